@@ -1,0 +1,159 @@
+//! clap definitions for every command and the global flags.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Run a pipeline of named phases from Milo.toml.
+#[derive(Debug, Parser)]
+#[command(name = "cargo-milo", bin_name = "cargo milo", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Flags every command takes.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Use this Milo.toml instead of searching for one.
+    #[arg(short = 'f', long = "config", global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Path to Cargo.toml: search for Milo.toml from its folder.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub manifest_path: Option<PathBuf>,
+    /// Coloring: auto, always, never (`NO_COLOR` and `CARGO_TERM_COLOR` are honoured).
+    #[arg(long, global = true, value_enum, value_name = "WHEN")]
+    pub color: Option<ColorChoice>,
+    /// Print less: only errors and the final result.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Print more.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+/// When to use colors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colors when the output is a terminal and `NO_COLOR` is unset.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the pipeline (or the given targets and their dependencies).
+    Run(RunArgs),
+    /// Validate Milo.toml and print a one-line summary.
+    Check,
+    /// Print the execution order, one phase a line.
+    Order,
+    /// List the phases with their descriptions, dependencies, weights and parallelism.
+    List,
+    /// Print the dependency graph as DOT or Mermaid.
+    Graph(GraphArgs),
+    /// Write a Milo.toml from a template.
+    Init(InitArgs),
+    /// Open the detail view over a recorded timeline.
+    View(ViewArgs),
+}
+
+impl Command {
+    /// The command's name as typed.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Run(_) => "run",
+            Self::Check => "check",
+            Self::Order => "order",
+            Self::List => "list",
+            Self::Graph(_) => "graph",
+            Self::Init(_) => "init",
+            Self::View(_) => "view",
+        }
+    }
+}
+
+/// `cargo milo run`.
+#[derive(Debug, Args, Default)]
+pub struct RunArgs {
+    /// Run only these phases and their dependencies.
+    #[arg(value_name = "TARGET")]
+    pub targets: Vec<String>,
+    /// Most phases at once (default: `jobs` in Milo.toml, else available parallelism).
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Cancel running phases as soon as one fails.
+    #[arg(long, overrides_with = "no_fail_fast")]
+    pub fail_fast: bool,
+    /// Let running phases finish when one fails.
+    #[arg(long, overrides_with = "fail_fast")]
+    pub no_fail_fast: bool,
+    /// Pass phase output straight through instead of capturing it.
+    #[arg(long)]
+    pub no_capture: bool,
+    /// Write the timeline here.
+    #[arg(long, value_name = "PATH")]
+    pub timeline: Option<PathBuf>,
+    /// Print the plan and run nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Open the interactive detail view.
+    #[arg(long)]
+    pub tui: bool,
+    /// Progress bars: auto (on a terminal), always, never.
+    #[arg(long, value_enum, default_value_t = ProgressChoice::Auto, value_name = "WHEN")]
+    pub progress: ProgressChoice,
+}
+
+/// When to draw progress bars.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ProgressChoice {
+    /// Bars on a terminal, plain lines elsewhere.
+    #[default]
+    Auto,
+    /// Always bars.
+    Always,
+    /// Never bars: plain lines.
+    Never,
+}
+
+/// `cargo milo graph`.
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+    pub format: GraphFormat,
+}
+
+/// Graph output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    /// Graphviz DOT.
+    Dot,
+    /// Mermaid flowchart.
+    Mermaid,
+}
+
+/// `cargo milo init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The template: `minimal` or `rust-ci`.
+    #[arg(long, short, default_value = "rust-ci", value_name = "NAME")]
+    pub template: String,
+}
+
+/// `cargo milo view`.
+#[derive(Debug, Args)]
+pub struct ViewArgs {
+    /// The timeline file (default: the configured timeline path).
+    #[arg(value_name = "TIMELINE")]
+    pub timeline: Option<PathBuf>,
+}

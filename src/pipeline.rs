@@ -1,0 +1,249 @@
+//! The pipeline: a validated list of phases with its graph and run settings.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::graph::{Graph, GraphError};
+use crate::phase::{Handler, Phase, is_valid_name};
+
+/// Why a pipeline could not be built.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PipelineError {
+    /// A phase name is not `[A-Za-z0-9][A-Za-z0-9_.-]*`.
+    InvalidName(String),
+    /// A command phase has an empty command.
+    EmptyCommand(String),
+    /// The graph is malformed: duplicates, unknown dependencies or cycles.
+    Graph(Vec<GraphError>),
+}
+
+impl fmt::Display for PipelineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::InvalidName(name) => write!(
+                f,
+                "invalid phase name `{name}`: use letters, digits, `_`, `.` and `-`, starting with a letter or digit"
+            ),
+            Self::EmptyCommand(name) => write!(f, "phase `{name}` has an empty command"),
+            Self::Graph(errors) => {
+                for (i, e) in errors.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str("\n")?;
+                    }
+                    write!(f, "{e}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl std::error::Error for PipelineError {}
+
+impl PipelineError {
+    /// The cycle, when that is what is wrong.
+    pub fn cycle(&self) -> Option<&crate::graph::CycleError> {
+        match self {
+            Self::Graph(errors) => errors.iter().find_map(|e| match e {
+                GraphError::Cycle { cycle, .. } => Some(cycle),
+                _ => None,
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// A validated pipeline (the reference's `Pipeline`).
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    name: String,
+    phases: Vec<Phase>,
+    graph: Graph,
+    settings: PipelineSettings,
+}
+
+/// Pipeline-wide settings, from `[pipeline]` in Milo.toml or the builder.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PipelineSettings {
+    /// Cancel running phases when one fails with `on_fail = "stop"`.
+    pub fail_fast: bool,
+    /// Capture handler output into the store.
+    pub capture_output: bool,
+    /// Most phases at once; 0 = available parallelism.
+    pub jobs: usize,
+    /// Added to every phase's environment.
+    pub env: BTreeMap<String, String>,
+    /// The folder relative `cwd`s resolve against (Milo.toml's folder); `None` = current dir.
+    pub dir: Option<PathBuf>,
+}
+
+impl Default for PipelineSettings {
+    fn default() -> Self {
+        Self { fail_fast: false, capture_output: true, jobs: 0, env: BTreeMap::new(), dir: None }
+    }
+}
+
+impl Pipeline {
+    /// Starts building a pipeline called `name`.
+    ///
+    /// ```
+    /// use milo::{Phase, Pipeline};
+    /// let pipeline = Pipeline::new("build")
+    ///     .phase(Phase::cmd("discover", "true"))
+    ///     .phase(Phase::cmd("parse", "true").depends_on(["discover"]))
+    ///     .phase(Phase::cmd("render", "true").depends_on(["parse"]).parallel(true))
+    ///     .phase(Phase::cmd("assets", "true").depends_on(["parse"]).parallel(true))
+    ///     .phase(Phase::cmd("write", "true").depends_on(["render", "assets"]))
+    ///     .build()?;
+    /// assert_eq!(pipeline.execution_order(), ["discover", "parse", "assets", "render", "write"]);
+    /// # Ok::<(), milo::PipelineError>(())
+    /// ```
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new(name: impl Into<String>) -> PipelineBuilder {
+        PipelineBuilder {
+            name: name.into(),
+            phases: Vec::new(),
+            settings: PipelineSettings::default(),
+        }
+    }
+
+    /// Validates `phases` into a pipeline.
+    pub fn from_parts(
+        name: impl Into<String>,
+        phases: Vec<Phase>,
+        settings: PipelineSettings,
+    ) -> Result<Self, PipelineError> {
+        for phase in &phases {
+            if !is_valid_name(&phase.name) {
+                return Err(PipelineError::InvalidName(phase.name.clone()));
+            }
+            let empty = match &phase.handler {
+                Handler::Shell(cmd) => cmd.trim().is_empty(),
+                Handler::Args(args) => args.first().is_none_or(String::is_empty),
+                Handler::Func(_) => false,
+            };
+            if empty {
+                return Err(PipelineError::EmptyCommand(phase.name.clone()));
+            }
+        }
+        let graph = Graph::new(&phases).map_err(PipelineError::Graph)?;
+        Ok(Self { name: name.into(), phases, graph, settings })
+    }
+
+    /// The pipeline's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The phases in declaration order.
+    pub fn phases(&self) -> &[Phase] {
+        &self.phases
+    }
+
+    /// The phase called `name`.
+    pub fn get(&self, name: &str) -> Option<&Phase> {
+        self.phases.iter().find(|p| p.name == name)
+    }
+
+    /// The dependency graph (indexes follow [`phases`](Self::phases)).
+    pub fn graph(&self) -> &Graph {
+        &self.graph
+    }
+
+    /// Pipeline-wide settings.
+    pub fn settings(&self) -> &PipelineSettings {
+        &self.settings
+    }
+
+    /// Mutable pipeline-wide settings (command-line overrides).
+    pub fn settings_mut(&mut self) -> &mut PipelineSettings {
+        &mut self.settings
+    }
+
+    /// The deterministic topological order: level by level, each sorted by name.
+    pub fn execution_order(&self) -> Vec<&str> {
+        self.graph.execution_order().into_iter().map(|i| self.phases[i].name.as_str()).collect()
+    }
+
+    /// A pipeline of `targets` and everything they depend on, in declaration order.
+    /// Unknown targets are returned as the error, each with the closest name.
+    pub fn select(&self, targets: &[String]) -> Result<Self, Vec<(String, Option<String>)>> {
+        if targets.is_empty() {
+            return Ok(self.clone());
+        }
+        let mut unknown = Vec::new();
+        let mut idx = Vec::new();
+        for t in targets {
+            match self.phases.iter().position(|p| &p.name == t) {
+                Some(i) => idx.push(i),
+                None => unknown.push((
+                    t.clone(),
+                    crate::suggest::closest(t, self.phases.iter().map(|p| p.name.as_str()))
+                        .map(str::to_owned),
+                )),
+            }
+        }
+        if !unknown.is_empty() {
+            return Err(unknown);
+        }
+        let keep = self.graph.closure(&idx);
+        let phases: Vec<Phase> =
+            self.phases.iter().zip(&keep).filter(|(_, k)| **k).map(|(p, _)| p.clone()).collect();
+        // A closure of a valid graph is valid: every dependency of a kept phase is kept.
+        let graph = Graph::new(&phases).map_err(|_| Vec::new())?;
+        Ok(Self { name: self.name.clone(), phases, graph, settings: self.settings.clone() })
+    }
+}
+
+/// Builds a [`Pipeline`]; [`build`](Self::build) validates.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct PipelineBuilder {
+    name: String,
+    phases: Vec<Phase>,
+    settings: PipelineSettings,
+}
+
+impl PipelineBuilder {
+    /// Adds a phase.
+    pub fn phase(mut self, phase: Phase) -> Self {
+        self.phases.push(phase);
+        self
+    }
+
+    /// Cancel running phases when one fails with `on_fail = "stop"`.
+    pub fn fail_fast(mut self, fail_fast: bool) -> Self {
+        self.settings.fail_fast = fail_fast;
+        self
+    }
+
+    /// Capture handler output into the store (default on).
+    pub fn capture_output(mut self, capture: bool) -> Self {
+        self.settings.capture_output = capture;
+        self
+    }
+
+    /// Most phases at once; 0 = available parallelism.
+    pub fn jobs(mut self, jobs: usize) -> Self {
+        self.settings.jobs = jobs;
+        self
+    }
+
+    /// Adds an environment variable for every phase.
+    pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.settings.env.insert(key.into(), value.into());
+        self
+    }
+
+    /// The folder relative `cwd`s resolve against.
+    pub fn dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.settings.dir = Some(dir.into());
+        self
+    }
+
+    /// Validates the phases: names, commands, dependencies, cycles.
+    pub fn build(self) -> Result<Pipeline, PipelineError> {
+        Pipeline::from_parts(self.name, self.phases, self.settings)
+    }
+}

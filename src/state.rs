@@ -1,0 +1,341 @@
+//! Observable pipeline state: what the reducer folds actions into.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+use crate::action::Stream;
+use crate::pipeline::Pipeline;
+
+/// Runtime status of one phase.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum PhaseStatus {
+    /// Not started (and, at the end of a run, never started).
+    #[default]
+    Pending,
+    /// An attempt is running.
+    Running,
+    /// An attempt failed; the next one starts after a delay.
+    Retrying,
+    /// Succeeded.
+    Completed,
+    /// Failed for good.
+    Failed,
+    /// Failed under `on_fail = "skip"`; counts as done.
+    Skipped,
+    /// Cancelled while running (fail-fast or an interrupt).
+    Cancelled,
+}
+
+impl PhaseStatus {
+    /// Whether the status is final: completed, failed, skipped or cancelled.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Self::Completed | Self::Failed | Self::Skipped | Self::Cancelled)
+    }
+
+    /// Whether dependents may start: completed or skipped.
+    pub fn is_done(self) -> bool {
+        matches!(self, Self::Completed | Self::Skipped)
+    }
+
+    /// Whether the phase is in flight: running or waiting to retry.
+    pub fn is_active(self) -> bool {
+        matches!(self, Self::Running | Self::Retrying)
+    }
+
+    /// The lowercase name used in the timeline and in messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Running => "running",
+            Self::Retrying => "retrying",
+            Self::Completed => "completed",
+            Self::Failed => "failed",
+            Self::Skipped => "skipped",
+            Self::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// Status of the whole pipeline.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum PipelineStatus {
+    /// Not started.
+    #[default]
+    Pending,
+    /// Running.
+    Running,
+    /// Every selected phase completed or was skipped.
+    Completed,
+    /// A phase failed.
+    Failed,
+    /// Interrupted.
+    Cancelled,
+}
+
+impl PipelineStatus {
+    /// The lowercase name used in the timeline and in messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Running => "running",
+            Self::Completed => "completed",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    /// Whether the pipeline has ended.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Self::Completed | Self::Failed | Self::Cancelled)
+    }
+}
+
+/// One captured output line (the reference's `PhaseLog`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogLine {
+    /// The text, without its terminator.
+    pub line: Arc<str>,
+    /// Where it was written.
+    pub stream: Stream,
+    /// Seconds since the pipeline started.
+    pub t: f64,
+}
+
+/// The last `cap` lines of a phase, plus a count of every line seen.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LogRing {
+    lines: VecDeque<LogLine>,
+    cap: usize,
+    total: u64,
+}
+
+impl LogRing {
+    /// An empty ring keeping at most `cap` lines (0 keeps none).
+    pub fn new(cap: usize) -> Self {
+        Self { lines: VecDeque::new(), cap, total: 0 }
+    }
+
+    /// Appends a line, dropping the oldest when full.
+    pub fn push(&mut self, line: LogLine) {
+        self.total += 1;
+        if self.cap == 0 {
+            return;
+        }
+        if self.lines.len() == self.cap {
+            self.lines.pop_front();
+        }
+        self.lines.push_back(line);
+    }
+
+    /// The retained lines, oldest first.
+    pub fn lines(&self) -> &VecDeque<LogLine> {
+        &self.lines
+    }
+
+    /// How many lines are retained (≤ `cap`).
+    pub fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    /// Whether no line is retained.
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
+    /// The most lines kept.
+    pub fn cap(&self) -> usize {
+        self.cap
+    }
+
+    /// Every line ever pushed, retained or not.
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+
+    /// The newest line.
+    pub fn last(&self) -> Option<&LogLine> {
+        self.lines.back()
+    }
+
+    /// Rebuilds a ring from recorded lines (for `view` over a timeline).
+    pub fn from_parts(lines: impl IntoIterator<Item = LogLine>, cap: usize, total: u64) -> Self {
+        let mut ring = Self::new(cap);
+        for line in lines {
+            ring.push(line);
+        }
+        ring.total = ring.total.max(total);
+        ring
+    }
+}
+
+/// One attempt of a phase.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttemptRecord {
+    /// The attempt number, from 1.
+    pub attempt: u32,
+    /// When it started, seconds since the pipeline started.
+    pub start: f64,
+    /// When it ended.
+    pub end: Option<f64>,
+    /// The exit code, when a process exited with one.
+    pub exit_code: Option<i32>,
+    /// Why it failed.
+    pub error: Option<String>,
+}
+
+/// Runtime state of one phase (the reference's `PhaseStatus` record).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PhaseState {
+    /// The phase's name.
+    pub name: Arc<str>,
+    /// Its description.
+    pub description: String,
+    /// Its dependencies.
+    pub depends_on: Vec<String>,
+    /// Its progress weight.
+    pub weight: u64,
+    /// Whether it may run beside others.
+    pub parallel: bool,
+    /// How many attempts it gets in all.
+    pub max_attempts: u32,
+    /// Current status.
+    pub status: PhaseStatus,
+    /// The current (or last) attempt, 0 before the first.
+    pub attempt: u32,
+    /// When the first attempt started.
+    pub started_at: Option<f64>,
+    /// When the phase reached a terminal status.
+    pub ended_at: Option<f64>,
+    /// Every attempt so far.
+    pub attempts: Vec<AttemptRecord>,
+    /// The last error.
+    pub error: Option<String>,
+    /// While retrying: seconds until the next attempt, as dispatched.
+    pub retry_delay: Option<f64>,
+    /// Retained output.
+    pub logs: LogRing,
+    /// The result on completion.
+    pub result: Option<serde_json::Value>,
+}
+
+impl PhaseState {
+    /// Seconds the phase has run: to its end, or to `now` while it runs.
+    pub fn elapsed(&self, now: f64) -> f64 {
+        match (self.started_at, self.ended_at) {
+            (Some(start), Some(end)) => (end - start).max(0.0),
+            (Some(start), None) => (now - start).max(0.0),
+            (None, _) => 0.0,
+        }
+    }
+}
+
+/// Observable state of a pipeline run (the reference's `PipelineState`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PipelineState {
+    /// The pipeline's name.
+    pub name: String,
+    /// Every phase of the run, in declaration order.
+    pub phases: Vec<PhaseState>,
+    /// The phase started last.
+    pub current_phase: Option<Arc<str>>,
+    /// Wall-clock start (RFC 3339), once started.
+    pub started_at: Option<String>,
+    /// Seconds since the start, as of the latest action.
+    pub elapsed: f64,
+    /// Weighted progress in [0, 1].
+    pub progress: f64,
+    /// Status of the run.
+    pub status: PipelineStatus,
+    /// Where each phase's full log lives, relative to the timeline (e.g. `logs`).
+    pub log_dir: Option<String>,
+    pub(crate) done_weight: u64,
+    pub(crate) total_weight: u64,
+    index: HashMap<Arc<str>, usize>,
+}
+
+impl PipelineState {
+    /// The initial state of `pipeline`: every phase pending.
+    pub fn new(pipeline: &Pipeline) -> Self {
+        let phases = pipeline
+            .phases()
+            .iter()
+            .map(|p| PhaseState {
+                name: Arc::from(p.name.as_str()),
+                description: p.description.clone(),
+                depends_on: p.depends_on.clone(),
+                weight: p.weight,
+                parallel: p.parallel,
+                max_attempts: p.policy.max_attempts(),
+                status: PhaseStatus::Pending,
+                attempt: 0,
+                started_at: None,
+                ended_at: None,
+                attempts: Vec::new(),
+                error: None,
+                retry_delay: None,
+                logs: LogRing::new(p.max_logs),
+                result: None,
+            })
+            .collect();
+        Self::from_phases(pipeline.name().to_owned(), phases)
+    }
+
+    /// A state over already-built phase states (used to rebuild one from a timeline).
+    pub fn from_phases(name: String, phases: Vec<PhaseState>) -> Self {
+        let index = phases.iter().enumerate().map(|(i, p)| (Arc::clone(&p.name), i)).collect();
+        let total_weight = phases.iter().map(|p| p.weight).sum();
+        let done_weight = phases.iter().filter(|p| p.status.is_done()).map(|p| p.weight).sum();
+        let mut state = Self { name, phases, total_weight, done_weight, index, ..Self::default() };
+        state.progress = crate::reducer::progress(state.done_weight, state.total_weight);
+        state
+    }
+
+    /// The phase called `name`.
+    pub fn phase(&self, name: &str) -> Option<&PhaseState> {
+        self.index.get(name).map(|&i| &self.phases[i])
+    }
+
+    /// The position of phase `name` in [`phases`](Self::phases).
+    pub fn index_of(&self, name: &str) -> Option<usize> {
+        self.index.get(name).copied()
+    }
+
+    pub(crate) fn phase_mut(&mut self, name: &str) -> Option<&mut PhaseState> {
+        let i = *self.index.get(name)?;
+        self.phases.get_mut(i)
+    }
+
+    /// Total weight of every phase.
+    pub fn total_weight(&self) -> u64 {
+        self.total_weight
+    }
+
+    /// Weight of completed and skipped phases.
+    pub fn done_weight(&self) -> u64 {
+        self.done_weight
+    }
+}

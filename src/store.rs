@@ -1,0 +1,170 @@
+//! The store: dispatch → reduce → notify subscribers; the published "active pipeline".
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use crate::action::Action;
+use crate::reducer::reduce;
+use crate::state::PipelineState;
+
+/// A subscriber: called after every action with the action and the new state.
+pub type Subscriber = Box<dyn FnMut(&Action, &PipelineState) + Send>;
+
+/// Holds the pipeline state and folds every dispatched action into it.
+///
+/// One thread dispatches (the executor); subscribers run on that thread, in the order they
+/// subscribed, after the state has changed. Other threads read the latest state through a
+/// [`StateHandle`], which locks briefly and never copies unless asked to.
+///
+/// ```
+/// use std::sync::{Arc, atomic::{AtomicUsize, Ordering}};
+/// use milo::{Action, Phase, Pipeline, PipelineState, Store};
+/// let pipeline = Pipeline::new("ci").phase(Phase::cmd("a", "true")).build()?;
+/// let mut store = Store::new(PipelineState::new(&pipeline));
+/// let seen = Arc::new(AtomicUsize::new(0));
+/// let counter = Arc::clone(&seen);
+/// store.subscribe(move |_action, _state| { counter.fetch_add(1, Ordering::Relaxed); });
+/// store.dispatch(Action::PhaseStart { name: "a".into(), attempt: 1, t: 0.0 });
+/// assert_eq!(seen.load(Ordering::Relaxed), 1);
+/// # Ok::<(), milo::PipelineError>(())
+/// ```
+pub struct Store {
+    state: StateHandle,
+    subscribers: Vec<Subscriber>,
+}
+
+impl Store {
+    /// A store holding `initial`.
+    pub fn new(initial: PipelineState) -> Self {
+        Self { state: StateHandle(Arc::new(Mutex::new(initial))), subscribers: Vec::new() }
+    }
+
+    /// Adds a subscriber, called after every later action.
+    pub fn subscribe(&mut self, subscriber: impl FnMut(&Action, &PipelineState) + Send + 'static) {
+        self.subscribers.push(Box::new(subscriber));
+    }
+
+    /// Folds `action` into the state, then notifies every subscriber.
+    pub fn dispatch(&mut self, action: Action) {
+        let mut guard = self.state.lock();
+        let state = std::mem::take(&mut *guard);
+        *guard = reduce(state, &action);
+        for subscriber in &mut self.subscribers {
+            subscriber(&action, &guard);
+        }
+    }
+
+    /// Runs `f` over the current state.
+    pub fn with_state<R>(&self, f: impl FnOnce(&PipelineState) -> R) -> R {
+        f(&self.state.lock())
+    }
+
+    /// A copy of the current state.
+    pub fn state(&self) -> PipelineState {
+        self.state.snapshot()
+    }
+
+    /// A handle other threads can read the latest state through.
+    pub fn handle(&self) -> StateHandle {
+        self.state.clone()
+    }
+
+    /// Consumes the store, returning the final state.
+    pub fn into_state(self) -> PipelineState {
+        match Arc::try_unwrap(self.state.0) {
+            Ok(mutex) => mutex.into_inner().unwrap_or_else(PoisonError::into_inner),
+            Err(shared) => shared.lock().unwrap_or_else(PoisonError::into_inner).clone(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("subscribers", &self.subscribers.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A shared, read-only view of a store's latest state.
+#[derive(Clone, Debug)]
+pub struct StateHandle(Arc<Mutex<PipelineState>>);
+
+impl StateHandle {
+    fn lock(&self) -> MutexGuard<'_, PipelineState> {
+        // A subscriber that panicked leaves a state that is still whole: reduce is total.
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Runs `f` over the latest state, holding the lock only for the call.
+    pub fn with<R>(&self, f: impl FnOnce(&PipelineState) -> R) -> R {
+        f(&self.lock())
+    }
+
+    /// A copy of the latest state.
+    pub fn snapshot(&self) -> PipelineState {
+        self.lock().clone()
+    }
+}
+
+static ACTIVE: Mutex<Option<StateHandle>> = Mutex::new(None);
+
+/// Publishes `handle` as the active pipeline (the reference's `set_active_pipeline`);
+/// `None` clears it. The executor publishes its store's handle while it runs.
+pub fn set_active_pipeline(handle: Option<StateHandle>) {
+    *ACTIVE.lock().unwrap_or_else(PoisonError::into_inner) = handle;
+}
+
+/// The latest state of the active pipeline, if one is published
+/// (the reference's `get_active_pipeline`).
+pub fn active_pipeline() -> Option<PipelineState> {
+    let handle = ACTIVE.lock().unwrap_or_else(PoisonError::into_inner).clone();
+    handle.map(|h| h.snapshot())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+
+    use super::*;
+    use crate::phase::Phase;
+    use crate::pipeline::Pipeline;
+    use crate::state::PhaseStatus;
+
+    fn store() -> Store {
+        let p = Pipeline::new("s").phase(Phase::cmd("a", "true")).build().expect("valid");
+        Store::new(PipelineState::new(&p))
+    }
+
+    #[test]
+    fn subscribers_see_the_new_state_in_order() {
+        let mut store = store();
+        let (tx, rx) = mpsc::channel();
+        let tx2 = tx.clone();
+        store.subscribe(move |_, s| tx.send(("first", s.phases[0].status)).expect("send"));
+        store.subscribe(move |_, s| tx2.send(("second", s.phases[0].status)).expect("send"));
+        store.dispatch(Action::PhaseStart { name: "a".into(), attempt: 1, t: 0.0 });
+        let got: Vec<_> = rx.try_iter().collect();
+        assert_eq!(got, [("first", PhaseStatus::Running), ("second", PhaseStatus::Running)]);
+    }
+
+    #[test]
+    fn handle_reads_from_another_thread() {
+        let mut store = store();
+        let handle = store.handle();
+        store.dispatch(Action::PhaseStart { name: "a".into(), attempt: 1, t: 0.0 });
+        let status =
+            std::thread::spawn(move || handle.with(|s| s.phases[0].status)).join().expect("join");
+        assert_eq!(status, PhaseStatus::Running);
+    }
+
+    #[test]
+    fn active_pipeline_is_published_and_cleared() {
+        let mut store = store();
+        set_active_pipeline(Some(store.handle()));
+        store.dispatch(Action::PhaseStart { name: "a".into(), attempt: 1, t: 0.0 });
+        let active = active_pipeline().expect("published");
+        assert_eq!(active.phases[0].status, PhaseStatus::Running);
+        set_active_pipeline(None);
+        assert!(active_pipeline().is_none());
+    }
+}

@@ -1,0 +1,342 @@
+//! The timeline artifact: a pure projection of [`PipelineState`] into JSON-ready types.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::action::Stream;
+use crate::state::{
+    AttemptRecord, LogLine, LogRing, PhaseState, PhaseStatus, PipelineState, PipelineStatus,
+};
+
+/// The version of the timeline format this crate writes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The whole timeline document (a superset of the reference's `pipeline_to_timeline`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(title = "cargo-milo timeline", deny_unknown_fields)]
+pub struct Timeline {
+    /// Format version; this crate writes [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// The pipeline's name.
+    pub pipeline: String,
+    /// The pipeline's status.
+    pub status: PipelineStatus,
+    /// Wall-clock start, RFC 3339 (UTC); null before the start.
+    pub started_at: Option<String>,
+    /// Seconds since the start.
+    pub elapsed: f64,
+    /// Weighted progress in [0, 1].
+    pub progress: f64,
+    /// The cargo-milo version that wrote the file.
+    pub milo_version: String,
+    /// Every phase, in declaration order.
+    pub phases: Vec<TimelinePhase>,
+}
+
+/// One phase in the timeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct TimelinePhase {
+    /// The phase's name.
+    pub name: String,
+    /// Its description.
+    pub description: String,
+    /// Its status.
+    pub status: PhaseStatus,
+    /// Its direct dependencies.
+    pub depends_on: Vec<String>,
+    /// Its progress weight.
+    pub weight: u64,
+    /// Whether it may run beside others.
+    pub parallel: bool,
+    /// Start of the first attempt, seconds since the pipeline start.
+    pub start: Option<f64>,
+    /// When it reached its final status.
+    pub end: Option<f64>,
+    /// Seconds it ran (to now while running).
+    pub elapsed: f64,
+    /// The current or last attempt, 0 before the first.
+    pub attempt: u32,
+    /// How many attempts it may take.
+    #[serde(default = "one")]
+    pub max_attempts: u32,
+    /// Every attempt.
+    pub attempts: Vec<TimelineAttempt>,
+    /// The last error.
+    pub error: Option<String>,
+    /// Lines kept in `logs` (≤ `max_logs`).
+    pub log_count: usize,
+    /// Every line the phase printed.
+    pub lines_total: u64,
+    /// The kept lines.
+    pub logs: Vec<TimelineLog>,
+    /// The full log, relative to the timeline's folder.
+    pub log_file: Option<String>,
+    /// The `key=value` outputs of the phase.
+    pub outputs: BTreeMap<String, String>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// One attempt of a phase.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct TimelineAttempt {
+    /// The attempt number, from 1.
+    pub attempt: u32,
+    /// Start, seconds since the pipeline start.
+    pub start: f64,
+    /// End, null while it runs.
+    pub end: Option<f64>,
+    /// The exit code, when a process exited with one.
+    pub exit_code: Option<i32>,
+    /// Why it failed.
+    pub error: Option<String>,
+}
+
+/// One kept log line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct TimelineLog {
+    /// The text.
+    pub line: String,
+    /// `stdout` or `stderr`.
+    pub stream: Stream,
+    /// Seconds since the pipeline start.
+    pub t: f64,
+}
+
+/// Rounds seconds to the microsecond, so files stay short and stable.
+fn secs(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}
+
+impl Timeline {
+    /// Projects a state into a timeline (the reference's `pipeline_to_timeline`).
+    pub fn from_state(state: &PipelineState) -> Self {
+        let phases = state.phases.iter().map(|p| TimelinePhase::from_state(p, state)).collect();
+        Self {
+            schema_version: SCHEMA_VERSION,
+            pipeline: state.name.clone(),
+            status: state.status,
+            started_at: state.started_at.clone(),
+            elapsed: secs(state.elapsed),
+            progress: state.progress,
+            milo_version: env!("CARGO_PKG_VERSION").to_owned(),
+            phases,
+        }
+    }
+
+    /// Rebuilds a state from a recorded timeline (for `cargo milo view`).
+    pub fn to_state(&self) -> PipelineState {
+        let phases = self.phases.iter().map(TimelinePhase::to_state).collect();
+        let mut state = PipelineState::from_phases(self.pipeline.clone(), phases);
+        state.status = self.status;
+        state.started_at.clone_from(&self.started_at);
+        state.elapsed = self.elapsed;
+        state.progress = self.progress;
+        state
+    }
+
+    /// The JSON Schema of the timeline document.
+    pub fn json_schema() -> serde_json::Value {
+        serde_json::to_value(schemars::schema_for!(Timeline)).unwrap_or_default()
+    }
+}
+
+impl TimelinePhase {
+    fn from_state(p: &PhaseState, state: &PipelineState) -> Self {
+        let outputs = p
+            .result
+            .as_ref()
+            .and_then(|r| r.get("outputs"))
+            .and_then(serde_json::Value::as_object)
+            .map(|o| {
+                o.iter()
+                    .map(|(k, v)| {
+                        (k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Self {
+            name: p.name.to_string(),
+            description: p.description.clone(),
+            status: p.status,
+            depends_on: p.depends_on.clone(),
+            weight: p.weight,
+            parallel: p.parallel,
+            start: p.started_at.map(secs),
+            end: p.ended_at.map(secs),
+            elapsed: secs(p.elapsed(state.elapsed)),
+            attempt: p.attempt,
+            max_attempts: p.max_attempts,
+            attempts: p
+                .attempts
+                .iter()
+                .map(|a| TimelineAttempt {
+                    attempt: a.attempt,
+                    start: secs(a.start),
+                    end: a.end.map(secs),
+                    exit_code: a.exit_code,
+                    error: a.error.clone(),
+                })
+                .collect(),
+            error: p.error.clone(),
+            log_count: p.logs.len(),
+            lines_total: p.logs.total(),
+            logs: p
+                .logs
+                .lines()
+                .iter()
+                .map(|l| TimelineLog { line: l.line.to_string(), stream: l.stream, t: secs(l.t) })
+                .collect(),
+            log_file: state.log_dir.as_ref().map(|dir| format!("{dir}/{}.log", p.name)),
+            outputs,
+        }
+    }
+
+    fn to_state(&self) -> PhaseState {
+        let lines = self.logs.iter().map(|l| LogLine {
+            line: Arc::from(l.line.as_str()),
+            stream: l.stream,
+            t: l.t,
+        });
+        PhaseState {
+            name: Arc::from(self.name.as_str()),
+            description: self.description.clone(),
+            depends_on: self.depends_on.clone(),
+            weight: self.weight,
+            parallel: self.parallel,
+            max_attempts: self.max_attempts,
+            status: self.status,
+            attempt: self.attempt,
+            started_at: self.start,
+            ended_at: self.end,
+            attempts: self
+                .attempts
+                .iter()
+                .map(|a| AttemptRecord {
+                    attempt: a.attempt,
+                    start: a.start,
+                    end: a.end,
+                    exit_code: a.exit_code,
+                    error: a.error.clone(),
+                })
+                .collect(),
+            error: self.error.clone(),
+            retry_delay: None,
+            logs: LogRing::from_parts(lines, self.logs.len().max(self.log_count), self.lines_total),
+            result: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::action::Action;
+    use crate::phase::Phase;
+    use crate::pipeline::Pipeline;
+    use crate::reducer::reduce;
+
+    fn finished_state() -> PipelineState {
+        let pipeline = Pipeline::new("build")
+            .phase(Phase::cmd("discover", "true").description("Find sources"))
+            .phase(Phase::cmd("parse", "true").depends_on(["discover"]))
+            .build()
+            .expect("valid");
+        let mut state = PipelineState::new(&pipeline);
+        state.log_dir = Some("logs".into());
+        let actions = [
+            Action::PipelineStart { started_at: "2026-11-28T14:00:00Z".into(), t: 0.0 },
+            Action::PhaseStart { name: "discover".into(), attempt: 1, t: 0.0 },
+            Action::PhaseLog {
+                name: "discover".into(),
+                line: "found 3".into(),
+                stream: Stream::Stdout,
+                t: 0.1,
+            },
+            Action::PhaseComplete {
+                name: "discover".into(),
+                result: json!({"exit_code": 0, "outputs": {"count": "3"}}),
+                t: 0.52,
+            },
+            Action::PhaseStart { name: "parse".into(), attempt: 1, t: 0.52 },
+            Action::PhaseFailed {
+                name: "parse".into(),
+                error: "exit code 2".into(),
+                exit_code: Some(2),
+                t: 2.34,
+            },
+            Action::PipelineFailed { t: 2.34 },
+        ];
+        actions.iter().fold(state, reduce)
+    }
+
+    #[test]
+    fn carries_the_reference_fields() {
+        let value = serde_json::to_value(Timeline::from_state(&finished_state())).expect("json");
+        assert_eq!(value["pipeline"], "build");
+        assert_eq!(value["status"], "failed");
+        assert_eq!(value["elapsed"], 2.34);
+        assert_eq!(value["progress"], 0.5);
+        let discover = &value["phases"][0];
+        assert_eq!(discover["name"], "discover");
+        assert_eq!(discover["status"], "completed");
+        assert_eq!(discover["elapsed"], 0.52);
+        assert_eq!(discover["attempt"], 1);
+        assert_eq!(discover["error"], serde_json::Value::Null);
+        assert_eq!(discover["log_count"], 1);
+        assert_eq!(discover["log_file"], "logs/discover.log");
+        assert_eq!(discover["outputs"]["count"], "3");
+        let parse = &value["phases"][1];
+        assert_eq!(parse["error"], "exit code 2");
+        assert_eq!(parse["attempts"][0]["exit_code"], 2);
+    }
+
+    #[test]
+    fn round_trips_through_json_and_state() {
+        let timeline = Timeline::from_state(&finished_state());
+        let text = serde_json::to_string(&timeline).expect("json");
+        let back: Timeline = serde_json::from_str(&text).expect("parse");
+        assert_eq!(back, timeline);
+        let state = back.to_state();
+        assert_eq!(state.phase("parse").map(|p| p.status), Some(PhaseStatus::Failed));
+        assert_eq!(state.phase("discover").map(|p| p.logs.len()), Some(1));
+    }
+
+    #[test]
+    fn checked_in_schema_matches_the_types() {
+        let generated =
+            serde_json::to_string_pretty(&Timeline::json_schema()).expect("json") + "\n";
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schema/timeline.schema.json");
+        if std::env::var_os("MILO_BLESS").is_some() {
+            std::fs::write(path, &generated).expect("write schema");
+        }
+        let checked_in = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            checked_in == generated,
+            "schema/timeline.schema.json is out of date: run `MILO_BLESS=1 cargo test --lib timeline`"
+        );
+    }
+
+    #[test]
+    fn a_real_timeline_validates_against_the_schema() {
+        let schema = Timeline::json_schema();
+        let validator = jsonschema::validator_for(&schema).expect("valid schema");
+        let instance = serde_json::to_value(Timeline::from_state(&finished_state())).expect("json");
+        let errors: Vec<String> = validator.iter_errors(&instance).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{errors:?}");
+        let mut broken = instance;
+        broken["phases"][0]["status"] = json!("exploded");
+        assert!(!validator.is_valid(&broken), "the schema must reject an unknown status");
+    }
+}
