@@ -246,11 +246,11 @@ fn cycle_path(start: usize, members: &[usize], deps: &[Vec<usize>]) -> Vec<usize
             if d == start {
                 return fix_walk(start, node, &parent);
             }
-            if let std::collections::hash_map::Entry::Vacant(e) = parent.entry(d) {
-                if d != start {
-                    e.insert(node);
-                    queue.push_back(d);
-                }
+            if d != start
+                && let std::collections::hash_map::Entry::Vacant(e) = parent.entry(d)
+            {
+                e.insert(node);
+                queue.push_back(d);
             }
         }
     }

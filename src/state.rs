@@ -309,7 +309,7 @@ impl PipelineState {
         let index = phases.iter().enumerate().map(|(i, p)| (Arc::clone(&p.name), i)).collect();
         let total_weight = phases.iter().map(|p| p.weight).sum();
         let done_weight = phases.iter().filter(|p| p.status.is_done()).map(|p| p.weight).sum();
-        let mut state = Self { name, phases, total_weight, done_weight, index, ..Self::default() };
+        let mut state = Self { name, phases, done_weight, total_weight, index, ..Self::default() };
         state.progress = crate::reducer::progress(state.done_weight, state.total_weight);
         state
     }

@@ -44,6 +44,7 @@ impl Store {
     }
 
     /// Folds `action` into the state, then notifies every subscriber.
+    #[allow(clippy::needless_pass_by_value)] // owned: callers build actions to hand over
     pub fn dispatch(&mut self, action: Action) {
         let mut guard = self.state.lock();
         let state = std::mem::take(&mut *guard);

@@ -13,7 +13,7 @@ pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         .map(|c| (strsim::damerau_levenshtein(word, c), c))
         .filter(|(distance, c)| {
             let longest = word.chars().count().max(c.chars().count());
-            *distance <= 3 && *distance * 3 <= longest.max(2) * 2 - 1 || *distance <= 1
+            *distance <= 3 && *distance * 3 < longest.max(2) * 2 || *distance <= 1
         })
         .min_by_key(|(distance, _)| *distance)
         .map(|(_, c)| c)
