@@ -247,3 +247,104 @@ impl PipelineBuilder {
         Pipeline::from_parts(self.name, self.phases, self.settings)
     }
 }
+
+impl Pipeline {
+    /// A new pipeline with `phase` appended, validated; `self` is left untouched.
+    pub fn extend(&self, phase: Phase) -> Result<Self, PipelineError> {
+        let mut phases = self.phases.clone();
+        phases.push(phase);
+        Self::from_parts(self.name.clone(), phases, self.settings.clone())
+    }
+}
+
+/// `&pipeline >> phase`: a new pipeline with `phase` appended (the reference's `>>`).
+/// The original is left untouched; the result is validated like any construction.
+///
+/// ```
+/// use milo::{Phase, Pipeline};
+/// let base = Pipeline::new("build").phase(Phase::cmd("compile", "true")).build()?;
+/// let extended = (&base >> Phase::cmd("health", "true").depends_on(["compile"]))?;
+/// assert_eq!(base.phases().len(), 1);
+/// assert_eq!(extended.execution_order(), ["compile", "health"]);
+/// // Chains, and a bad phase is an error, not a panic:
+/// let chained = &base >> Phase::cmd("a", "true") >> Phase::cmd("b", "true").depends_on(["nope"]);
+/// assert!(chained.is_err());
+/// # Ok::<(), milo::PipelineError>(())
+/// ```
+impl std::ops::Shr<Phase> for &Pipeline {
+    type Output = Result<Pipeline, PipelineError>;
+
+    fn shr(self, phase: Phase) -> Self::Output {
+        self.extend(phase)
+    }
+}
+
+/// `pipeline >> phase`, consuming the pipeline.
+impl std::ops::Shr<Phase> for Pipeline {
+    type Output = Result<Pipeline, PipelineError>;
+
+    fn shr(self, phase: Phase) -> Self::Output {
+        self.extend(phase)
+    }
+}
+
+/// `(pipeline >> a) >> b`: chaining keeps the first error.
+impl std::ops::Shr<Phase> for Result<Pipeline, PipelineError> {
+    type Output = Result<Pipeline, PipelineError>;
+
+    fn shr(self, phase: Phase) -> Self::Output {
+        self?.extend(phase)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> Pipeline {
+        Pipeline::new("p").phase(Phase::cmd("a", "true")).build().expect("valid")
+    }
+
+    #[test]
+    fn shr_leaves_the_original_unchanged() {
+        let original = base();
+        let extended = (&original >> Phase::cmd("b", "true").depends_on(["a"])).expect("valid");
+        assert_eq!(original.execution_order(), ["a"]);
+        assert_eq!(extended.execution_order(), ["a", "b"]);
+    }
+
+    #[test]
+    fn shr_validates() {
+        let err = (base() >> Phase::cmd("b", "true").depends_on(["b"])).expect_err("self loop");
+        assert_eq!(
+            err.cycle().map(ToString::to_string).as_deref(),
+            Some("circular dependency: b → b")
+        );
+        let err = (base() >> Phase::cmd("a", "true")).expect_err("duplicate");
+        assert!(err.to_string().contains("duplicate phase name `a`"), "{err}");
+    }
+
+    #[test]
+    fn construction_rejects_bad_names_and_empty_commands() {
+        let err = Pipeline::new("p").phase(Phase::cmd("-x", "true")).build().expect_err("bad name");
+        assert!(matches!(err, PipelineError::InvalidName(n) if n == "-x"));
+        let err = Pipeline::new("p").phase(Phase::cmd("x", "  ")).build().expect_err("empty");
+        assert!(matches!(err, PipelineError::EmptyCommand(n) if n == "x"));
+        let err = Pipeline::new("p").phase(Phase::args("x", Vec::<String>::new())).build();
+        assert!(err.is_err());
+    }
+
+    #[test]
+    fn select_keeps_targets_and_their_dependencies() {
+        let p = Pipeline::new("p")
+            .phase(Phase::cmd("a", "true"))
+            .phase(Phase::cmd("b", "true").depends_on(["a"]))
+            .phase(Phase::cmd("c", "true"))
+            .build()
+            .expect("valid");
+        let selected = p.select(&["b".to_owned()]).expect("known");
+        assert_eq!(selected.execution_order(), ["a", "b"]);
+        let unknown = p.select(&["bb".to_owned()]).expect_err("unknown");
+        assert_eq!(unknown, [("bb".to_owned(), Some("b".to_owned()))]);
+    }
+}

@@ -1,0 +1,70 @@
+//! Reducer throughput: 1,000,000 `PhaseLog` actions folded with `max_logs = 200`.
+//!
+//! `cargo bench --bench reducer` prints the time per 1,000,000 actions; the target is
+//! at least 5 M actions/s, i.e. under 200 ms here.
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use milo::{Action, Phase, Pipeline, PipelineState, Store, Stream, reduce};
+
+const ACTIONS: u64 = 1_000_000;
+
+fn pipeline() -> Pipeline {
+    Pipeline::new("bench")
+        .phase(Phase::cmd("a", "true").max_logs(200))
+        .phase(Phase::cmd("b", "true").max_logs(200))
+        .build()
+        .expect("valid pipeline")
+}
+
+fn actions() -> Vec<Action> {
+    let names: [Arc<str>; 2] = [Arc::from("a"), Arc::from("b")];
+    let line: Arc<str> = Arc::from("   Compiling serde v1.0.228 (some/long/path/to/a/crate)");
+    (0..ACTIONS)
+        .map(|i| Action::PhaseLog {
+            name: Arc::clone(&names[usize::from(i % 2 == 1)]),
+            line: Arc::clone(&line),
+            stream: Stream::Stdout,
+            t: i as f64 * 1e-6,
+        })
+        .collect()
+}
+
+fn bench(c: &mut Criterion) {
+    let pipeline = pipeline();
+    let actions = actions();
+    let mut group = c.benchmark_group("phase_log");
+    group.throughput(Throughput::Elements(ACTIONS));
+    group.sample_size(20);
+    group.bench_function("reduce 1M", |b| {
+        b.iter_batched(
+            || PipelineState::new(&pipeline),
+            |state| black_box(actions.iter().fold(state, reduce)),
+            BatchSize::LargeInput,
+        );
+    });
+    group.bench_function("store dispatch 1M (one subscriber)", |b| {
+        b.iter_batched(
+            || {
+                let mut store = Store::new(PipelineState::new(&pipeline));
+                store.subscribe(|action, _| {
+                    black_box(action);
+                });
+                store
+            },
+            |mut store| {
+                for action in &actions {
+                    store.dispatch(action.clone());
+                }
+                black_box(store)
+            },
+            BatchSize::LargeInput,
+        );
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
