@@ -19,7 +19,9 @@
 pub mod action;
 pub mod config;
 pub mod context;
+pub mod diagnostic;
 pub mod error;
+pub mod format;
 pub mod graph;
 pub mod phase;
 pub mod pipeline;
@@ -42,5 +44,6 @@ pub use timeline::Timeline;
 // Effects: the only code that touches processes, files, clocks and terminals.
 #[cfg(feature = "cli")]
 pub mod cli;
+pub mod discover;
 
 pub use error::Error;

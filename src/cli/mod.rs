@@ -1,7 +1,13 @@
 //! The command line: clap arguments and dispatch. Each command lives in its own file.
 
 mod args;
+mod check;
 mod color;
+mod graph;
+mod init;
+mod list;
+mod load;
+mod order;
 mod run;
 
 use std::ffi::OsString;
@@ -13,6 +19,7 @@ pub use args::{
     Cli, ColorChoice, Command, GlobalArgs, GraphArgs, GraphFormat, InitArgs, ProgressChoice,
     RunArgs, ViewArgs,
 };
+pub use load::load as load_config;
 
 use crate::error::Error;
 
@@ -45,7 +52,12 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
 fn dispatch(cli: &Cli) -> Result<u8, Error> {
     match &cli.command {
         Command::Run(args) => run::execute(&cli.global, args),
-        other => Err(Error::usage(
+        Command::Check => check::execute(&cli.global),
+        Command::Order => order::execute(&cli.global),
+        Command::List => list::execute(&cli.global),
+        Command::Graph(args) => graph::execute(&cli.global, args),
+        Command::Init(args) => init::execute(&cli.global, args),
+        other @ Command::View(_) => Err(Error::usage(
             format!("`{}` is not implemented yet", other.name()),
             "see `cargo milo --help`",
         )),

@@ -1,7 +1,28 @@
 //! Milo.toml: discovery, the raw spanned form, validation into a [`Pipeline`].
+//!
+//! ```
+//! let text = r#"
+//! [[pipeline.phase]]
+//! name = "test"
+//! cmd = "cargo test"
+//! "#;
+//! let (pipeline, timeline) = milo::config::parse_str(text, "ci/Milo.toml".as_ref())?;
+//! assert_eq!(pipeline.name(), "ci");
+//! assert_eq!(pipeline.execution_order(), ["test"]);
+//! assert!(timeline.is_none());
+//! # Ok::<(), milo::Error>(())
+//! ```
 
-use std::path::PathBuf;
+mod duration;
+pub mod raw;
+pub mod validate;
 
+use std::path::{Path, PathBuf};
+
+pub use duration::{format_duration, from_seconds, parse_duration};
+
+use crate::diagnostic::{self, Diagnostic};
+use crate::discover;
 use crate::error::Error;
 use crate::pipeline::Pipeline;
 
@@ -14,6 +35,8 @@ pub struct LoadOptions {
     pub manifest_path: Option<PathBuf>,
     /// The folder to search from (normally the current directory).
     pub cwd: PathBuf,
+    /// Render diagnostics with ANSI colors.
+    pub color: bool,
 }
 
 /// A loaded, validated Milo.toml.
@@ -27,7 +50,123 @@ pub struct Loaded {
     pub timeline: PathBuf,
 }
 
-/// Finds, reads and validates Milo.toml. Placeholder: the real loader lands with issue 2.
-pub fn load(_options: &LoadOptions) -> Result<Loaded, Error> {
-    Err(Error::usage("Milo.toml loading is not implemented yet", "wait for issue 2"))
+/// Finds, reads and validates Milo.toml.
+pub fn load(options: &LoadOptions) -> Result<Loaded, Error> {
+    let path = locate(options)?;
+    let bytes = std::fs::read(&path).map_err(|e| Error::io("could not read", &path, e))?;
+    let shown = display_path(&path, &options.cwd);
+    let text = decode(bytes, &shown)?;
+    let dir = path.parent().map_or_else(|| options.cwd.clone(), Path::to_path_buf);
+    let (pipeline, timeline) = parse_in(&text, &shown, &dir, options.color)?;
+    let timeline = timeline.unwrap_or_else(|| {
+        let env = std::env::var_os("CARGO_TARGET_DIR");
+        discover::target_dir(&dir, &options.cwd, env.as_deref()).join("milo").join("timeline.json")
+    });
+    Ok(Loaded { path, pipeline, timeline })
+}
+
+/// Parses and validates Milo.toml text as if read from `path`: relative paths resolve against
+/// `path`'s folder. Returns the pipeline and the `timeline` path when the file sets one.
+pub fn parse_str(text: &str, path: &Path) -> Result<(Pipeline, Option<PathBuf>), Error> {
+    let dir = path.parent().unwrap_or(Path::new("")).to_path_buf();
+    parse_in(text, &path.display().to_string(), &dir, false)
+}
+
+/// Every problem in `text`, located; empty when the file is valid.
+pub fn diagnostics(text: &str) -> Vec<Diagnostic> {
+    match raw::parse(text) {
+        Err(syntax) => syntax,
+        Ok((raw, problems)) => validate::validate(&raw, problems).err().unwrap_or_default(),
+    }
+}
+
+fn parse_in(
+    text: &str,
+    shown: &str,
+    dir: &Path,
+    color: bool,
+) -> Result<(Pipeline, Option<PathBuf>), Error> {
+    let fail =
+        |problems: &[Diagnostic]| Error::Config(diagnostic::render(shown, text, problems, color));
+    let (raw, problems) = raw::parse(text).map_err(|e| fail(&e))?;
+    let valid = validate::validate(&raw, problems).map_err(|e| fail(&e))?;
+    let mut phases = valid.phases;
+    for phase in &mut phases {
+        if let Some(cwd) = &phase.cwd {
+            phase.cwd = Some(dir.join(cwd));
+        }
+    }
+    let mut settings = valid.settings;
+    settings.dir = Some(dir.to_path_buf());
+    let name = valid.name.unwrap_or_else(|| folder_name(dir));
+    let pipeline = Pipeline::from_parts(name, phases, settings).map_err(|e| {
+        // Validation already checks everything `from_parts` does; keep a message regardless.
+        fail(&[Diagnostic::whole_file(e.to_string())])
+    })?;
+    Ok((pipeline, valid.timeline.map(|t| dir.join(t))))
+}
+
+/// The file to read: `-f`, or a search from `--manifest-path`'s folder or the cwd.
+fn locate(options: &LoadOptions) -> Result<PathBuf, Error> {
+    if let Some(config) = &options.config {
+        let path = options.cwd.join(config);
+        if !path.is_file() {
+            return Err(Error::usage(
+                format!("config file `{}` does not exist", config.display()),
+                "check the path given to -f/--config",
+            ));
+        }
+        return Ok(path);
+    }
+    let start = match &options.manifest_path {
+        Some(manifest) => {
+            let manifest = options.cwd.join(manifest);
+            if !manifest.is_file() {
+                return Err(Error::usage(
+                    format!("manifest path `{}` does not exist", manifest.display()),
+                    "pass the path of a Cargo.toml to --manifest-path",
+                ));
+            }
+            manifest.parent().map_or_else(|| options.cwd.clone(), Path::to_path_buf)
+        }
+        None => options.cwd.clone(),
+    };
+    discover::find(&start).map_err(|searched| {
+        let last = searched.last().map_or_else(|| start.clone(), Clone::clone);
+        Error::usage(
+            format!(
+                "could not find `{}` in `{}` or any parent folder up to `{}`",
+                discover::FILE_NAME,
+                start.display(),
+                last.display()
+            ),
+            "run `cargo milo init` to create one, or pass its path with -f/--config",
+        )
+    })
+}
+
+fn decode(bytes: Vec<u8>, shown: &str) -> Result<String, Error> {
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+        let d = Diagnostic::new("the file is not valid UTF-8", at..at)
+            .label("invalid byte here")
+            .help("save Milo.toml as UTF-8");
+        Error::Config(diagnostic::render(shown, &text, &[d], false))
+    })
+}
+
+/// `path` relative to `cwd` when it is inside it, as cargo shows paths.
+fn display_path(path: &Path, cwd: &Path) -> String {
+    path.strip_prefix(cwd).unwrap_or(path).display().to_string()
+}
+
+fn folder_name(dir: &Path) -> String {
+    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    let absolute = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    absolute
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "pipeline".to_owned())
 }

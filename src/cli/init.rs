@@ -1,0 +1,73 @@
+//! `cargo milo init`: write a Milo.toml from a template, never over an existing file.
+
+use std::fs::OpenOptions;
+use std::io::Write as _;
+
+use super::load::{current_dir, shown};
+use super::{GlobalArgs, InitArgs};
+use crate::discover::FILE_NAME;
+use crate::error::{EXIT_OK, Error};
+
+/// The templates, by name.
+pub const TEMPLATES: &[(&str, &str)] = &[
+    ("minimal", include_str!("../../templates/minimal.toml")),
+    ("rust-ci", include_str!("../../templates/rust-ci.toml")),
+];
+
+/// Writes the template to `-f PATH` or `./Milo.toml`.
+pub fn execute(global: &GlobalArgs, args: &InitArgs) -> Result<u8, Error> {
+    let Some((name, text)) = TEMPLATES.iter().find(|(name, _)| *name == args.template) else {
+        let names: Vec<&str> = TEMPLATES.iter().map(|(n, _)| *n).collect();
+        let help = match crate::suggest::closest(&args.template, names.iter().copied()) {
+            Some(guess) => format!("did you mean `{guess}`? templates: {}", names.join(", ")),
+            None => format!("templates: {}", names.join(", ")),
+        };
+        return Err(Error::usage(format!("unknown template `{}`", args.template), help));
+    };
+    let path = current_dir()?.join(global.config.as_deref().unwrap_or(FILE_NAME.as_ref()));
+    let file = OpenOptions::new().write(true).create_new(true).open(&path);
+    let mut file = match file {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            return Err(Error::usage(
+                format!("`{}` already exists", shown(&path)),
+                "remove it first, or write elsewhere with -f PATH",
+            ));
+        }
+        Err(e) => return Err(Error::io("could not create", path, e)),
+    };
+    file.write_all(text.as_bytes()).map_err(|e| Error::io("could not write", &path, e))?;
+    if !global.quiet {
+        eprintln!(
+            "     Created `{}` from the `{name}` template; check it with `cargo milo check`",
+            shown(&path)
+        );
+    }
+    Ok(EXIT_OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TEMPLATES;
+
+    #[test]
+    fn every_template_is_a_valid_pipeline() {
+        for (name, text) in TEMPLATES {
+            let parsed = crate::config::parse_str(text, "project/Milo.toml".as_ref());
+            assert!(
+                parsed.is_ok(),
+                "template {name}: {}",
+                parsed.err().map(|e| e.to_string()).unwrap_or_default()
+            );
+        }
+    }
+
+    #[test]
+    fn rust_ci_runs_fmt_clippy_test_doc() {
+        let (_, text) = TEMPLATES.iter().find(|(n, _)| *n == "rust-ci").expect("rust-ci");
+        let (pipeline, _) = crate::config::parse_str(text, "p/Milo.toml".as_ref()).expect("valid");
+        for phase in ["fmt", "clippy", "test", "doc"] {
+            assert!(pipeline.get(phase).is_some(), "{phase} missing");
+        }
+    }
+}

@@ -1,0 +1,37 @@
+//! Loading Milo.toml from the global flags: the one place commands turn `-f`,
+//! `--manifest-path` and `--color` into [`config::load`] options.
+
+use std::io::Write as _;
+use std::path::Path;
+
+use super::GlobalArgs;
+use crate::config::{self, LoadOptions, Loaded};
+use crate::error::Error;
+
+/// Finds, reads and validates Milo.toml as the global flags say.
+pub fn load(global: &GlobalArgs) -> Result<Loaded, Error> {
+    let cwd = current_dir()?;
+    config::load(&LoadOptions {
+        config: global.config.clone(),
+        manifest_path: global.manifest_path.clone(),
+        cwd,
+        color: super::color::enabled(global.color),
+    })
+}
+
+/// The current directory, or a usage error saying it is gone.
+pub fn current_dir() -> Result<std::path::PathBuf, Error> {
+    std::env::current_dir().map_err(|e| Error::io("could not read the current folder", ".", e))
+}
+
+/// `path` as the user would type it: relative to the current folder when inside it.
+pub fn shown(path: &Path) -> String {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    path.strip_prefix(&cwd).unwrap_or(path).display().to_string()
+}
+
+/// Writes `text` to stdout. A closed pipe (`cargo milo order | head -1`) is not an error.
+pub fn print(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}

@@ -1,0 +1,446 @@
+//! Milo.toml as written: every value with the byte span it came from.
+//!
+//! This layer only checks shape (TOML syntax, known keys, value types). Unknown keys and
+//! wrong types are collected as diagnostics and the value is treated as absent, so one pass
+//! reports every problem; [`validate`](super::validate) checks meaning.
+
+use std::ops::Range;
+
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+use crate::diagnostic::Diagnostic;
+use crate::suggest::closest;
+
+/// A value and the bytes of Milo.toml it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct At<T> {
+    /// The value.
+    pub value: T,
+    /// Its span in the source.
+    pub span: Range<usize>,
+}
+
+/// A duration as written: a humantime string or a number of seconds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RawDuration {
+    /// `"10m"`.
+    Text(String),
+    /// `1.5`.
+    Seconds(f64),
+}
+
+/// `[pipeline]`.
+#[derive(Debug, Clone, Default)]
+pub struct RawPipeline {
+    /// `name`.
+    pub name: Option<At<String>>,
+    /// `fail_fast`.
+    pub fail_fast: Option<At<bool>>,
+    /// `capture_output`.
+    pub capture_output: Option<At<bool>>,
+    /// `jobs`.
+    pub jobs: Option<At<i64>>,
+    /// `timeline`.
+    pub timeline: Option<At<String>>,
+    /// `env`, in key order.
+    pub env: Vec<(At<String>, At<String>)>,
+    /// `[[pipeline.phase]]`, in declaration order.
+    pub phases: Vec<RawPhase>,
+    /// Whether a `[pipeline]` table exists at all.
+    pub present: bool,
+}
+
+/// One `[[pipeline.phase]]`.
+#[derive(Debug, Clone, Default)]
+pub struct RawPhase {
+    /// The span of the whole phase table.
+    pub span: Range<usize>,
+    /// `name`.
+    pub name: Option<At<String>>,
+    /// `description`.
+    pub description: Option<At<String>>,
+    /// `cmd`.
+    pub cmd: Option<At<String>>,
+    /// `args`; the outer span covers the array.
+    pub args: Option<At<Vec<At<String>>>>,
+    /// `depends_on`.
+    pub depends_on: Vec<At<String>>,
+    /// `parallel`.
+    pub parallel: Option<At<bool>>,
+    /// `weight`.
+    pub weight: Option<At<i64>>,
+    /// `max_logs`.
+    pub max_logs: Option<At<i64>>,
+    /// `timeout`.
+    pub timeout: Option<At<RawDuration>>,
+    /// `cwd`.
+    pub cwd: Option<At<String>>,
+    /// `env`.
+    pub env: Vec<(At<String>, At<String>)>,
+    /// `policy`.
+    pub policy: RawPolicy,
+}
+
+/// A phase's `policy` table.
+#[derive(Debug, Clone, Default)]
+pub struct RawPolicy {
+    /// `on_fail`.
+    pub on_fail: Option<At<String>>,
+    /// `max_retries`.
+    pub max_retries: Option<At<i64>>,
+    /// `retry_delay`.
+    pub retry_delay: Option<At<RawDuration>>,
+    /// `retry_backoff`.
+    pub retry_backoff: Option<At<String>>,
+}
+
+const TOP_KEYS: &[&str] = &["pipeline"];
+const PIPELINE_KEYS: &[&str] =
+    &["name", "fail_fast", "capture_output", "jobs", "timeline", "env", "phase"];
+const PHASE_KEYS: &[&str] = &[
+    "name",
+    "description",
+    "cmd",
+    "args",
+    "depends_on",
+    "parallel",
+    "weight",
+    "max_logs",
+    "timeout",
+    "cwd",
+    "env",
+    "policy",
+];
+const POLICY_KEYS: &[&str] = &["on_fail", "max_retries", "retry_delay", "retry_backoff"];
+
+/// Parses `source`. TOML syntax errors are returned as the error (nothing else can be
+/// trusted then); shape problems come back beside the raw pipeline.
+pub fn parse(source: &str) -> Result<(RawPipeline, Vec<Diagnostic>), Vec<Diagnostic>> {
+    let (doc, errors) = DeTable::parse_recoverable(source);
+    if !errors.is_empty() {
+        return Err(errors.iter().map(|e| syntax(source, e)).collect());
+    }
+    let mut reader = Reader { problems: Vec::new() };
+    let pipeline = reader.document(doc.get_ref());
+    Ok((pipeline, reader.problems))
+}
+
+fn syntax(source: &str, e: &toml::de::Error) -> Diagnostic {
+    let message = e.message().trim_end().to_owned();
+    let (first, rest) = message.split_once('\n').unwrap_or((&message, ""));
+    let mut d = match e.span() {
+        Some(span) => Diagnostic::new(format!("invalid TOML: {first}"), span).label(first),
+        None => Diagnostic::whole_file(format!("invalid TOML: {first}")),
+    };
+    if !rest.trim().is_empty() {
+        d = d.note(rest.trim());
+    }
+    if d.span.as_ref().is_some_and(|s| s.start >= source.len()) {
+        d = d.help("the file ends early: close every string, array and table");
+    }
+    d
+}
+
+type Entry<'a, 'i> = (&'a Spanned<std::borrow::Cow<'i, str>>, &'a Spanned<DeValue<'i>>);
+
+struct Reader {
+    problems: Vec<Diagnostic>,
+}
+
+impl Reader {
+    fn document(&mut self, doc: &DeTable<'_>) -> RawPipeline {
+        let mut pipeline = RawPipeline::default();
+        for (key, value) in doc {
+            match key.get_ref().as_ref() {
+                "pipeline" => {
+                    if let Some(table) = self.table(key.get_ref(), value) {
+                        pipeline = self.pipeline(table);
+                    }
+                }
+                other if PIPELINE_KEYS.contains(&other) => self.problems.push(
+                    Diagnostic::new(format!("`{other}` belongs in [pipeline]"), key.span())
+                        .label("at the top level")
+                        .help(format!("move `{other}` under a `[pipeline]` header")),
+                ),
+                _ => self.unknown((key, value), TOP_KEYS, "at the top level"),
+            }
+        }
+        pipeline
+    }
+
+    fn pipeline(&mut self, table: &DeTable<'_>) -> RawPipeline {
+        let mut p = RawPipeline { present: true, ..RawPipeline::default() };
+        for (key, value) in table {
+            let k = key.get_ref().as_ref();
+            match k {
+                "name" => p.name = self.string(k, value),
+                "fail_fast" => p.fail_fast = self.boolean(k, value),
+                "capture_output" => p.capture_output = self.boolean(k, value),
+                "jobs" => p.jobs = self.integer(k, value),
+                "timeline" => p.timeline = self.string(k, value),
+                "env" => p.env = self.env(k, value),
+                "phase" => p.phases = self.phases(value),
+                _ => self.unknown((key, value), PIPELINE_KEYS, "in [pipeline]"),
+            }
+        }
+        p
+    }
+
+    fn phases(&mut self, value: &Spanned<DeValue<'_>>) -> Vec<RawPhase> {
+        let DeValue::Array(items) = value.get_ref() else {
+            self.problems.push(
+                Diagnostic::new("`pipeline.phase` must be an array of tables", value.span())
+                    .label(format!("found {}", describe(value.get_ref())))
+                    .help("declare each phase under its own `[[pipeline.phase]]` header"),
+            );
+            return Vec::new();
+        };
+        let mut phases = Vec::with_capacity(items.len());
+        for item in items {
+            if let Some(table) = self.table("pipeline.phase", item) {
+                phases.push(self.phase(table, item.span()));
+            }
+        }
+        phases
+    }
+
+    fn phase(&mut self, table: &DeTable<'_>, span: Range<usize>) -> RawPhase {
+        let mut p = RawPhase { span, ..RawPhase::default() };
+        for (key, value) in table {
+            let k = key.get_ref().as_ref();
+            match k {
+                "name" => p.name = self.string(k, value),
+                "description" => p.description = self.string(k, value),
+                "cmd" => p.cmd = self.string(k, value),
+                "args" => {
+                    p.args = self
+                        .string_list(k, value)
+                        .map(|list| At { value: list, span: value.span() });
+                }
+                "depends_on" => p.depends_on = self.string_list(k, value).unwrap_or_default(),
+                "parallel" => p.parallel = self.boolean(k, value),
+                "weight" => p.weight = self.integer(k, value),
+                "max_logs" => p.max_logs = self.integer(k, value),
+                "timeout" => p.timeout = self.duration(k, value),
+                "cwd" => p.cwd = self.string(k, value),
+                "env" => p.env = self.env(k, value),
+                "policy" => {
+                    if let Some(policy) = self.table(k, value) {
+                        p.policy = self.policy(policy);
+                    }
+                }
+                _ => self.unknown((key, value), PHASE_KEYS, "in a phase"),
+            }
+        }
+        p
+    }
+
+    fn policy(&mut self, table: &DeTable<'_>) -> RawPolicy {
+        let mut p = RawPolicy::default();
+        for (key, value) in table {
+            let k = key.get_ref().as_ref();
+            match k {
+                "on_fail" => p.on_fail = self.string(k, value),
+                "max_retries" => p.max_retries = self.integer(k, value),
+                "retry_delay" => p.retry_delay = self.duration(k, value),
+                "retry_backoff" => p.retry_backoff = self.string(k, value),
+                _ => self.unknown((key, value), POLICY_KEYS, "in a policy"),
+            }
+        }
+        p
+    }
+
+    fn unknown(&mut self, (key, _value): Entry<'_, '_>, known: &[&str], place: &str) {
+        let name = key.get_ref().as_ref();
+        let mut d = Diagnostic::new(format!("unknown key `{name}` {place}"), key.span())
+            .label("unknown key");
+        d = match closest(name, known.iter().copied()) {
+            Some(guess) => d.help(format!("did you mean `{guess}`?")),
+            None => d.note(format!("expected one of: {}", quoted_list(known))),
+        };
+        self.problems.push(d);
+    }
+
+    fn mismatch(&mut self, key: &str, expected: &str, value: &Spanned<DeValue<'_>>) {
+        self.problems.push(
+            Diagnostic::new(
+                format!("`{key}` must be {expected}, found {}", describe(value.get_ref())),
+                value.span(),
+            )
+            .label(format!("expected {expected}")),
+        );
+    }
+
+    fn table<'a, 'i>(
+        &mut self,
+        key: &str,
+        value: &'a Spanned<DeValue<'i>>,
+    ) -> Option<&'a DeTable<'i>> {
+        if let DeValue::Table(t) = value.get_ref() {
+            Some(t)
+        } else {
+            self.mismatch(key, "a table", value);
+            None
+        }
+    }
+
+    fn string(&mut self, key: &str, value: &Spanned<DeValue<'_>>) -> Option<At<String>> {
+        if let DeValue::String(s) = value.get_ref() {
+            Some(At { value: s.to_string(), span: value.span() })
+        } else {
+            self.mismatch(key, "a string", value);
+            None
+        }
+    }
+
+    fn boolean(&mut self, key: &str, value: &Spanned<DeValue<'_>>) -> Option<At<bool>> {
+        if let DeValue::Boolean(b) = value.get_ref() {
+            Some(At { value: *b, span: value.span() })
+        } else {
+            self.mismatch(key, "`true` or `false`", value);
+            None
+        }
+    }
+
+    fn integer(&mut self, key: &str, value: &Spanned<DeValue<'_>>) -> Option<At<i64>> {
+        let DeValue::Integer(n) = value.get_ref() else {
+            self.mismatch(key, "an integer", value);
+            return None;
+        };
+        if let Ok(n) = i64::from_str_radix(n.as_str(), n.radix()) {
+            Some(At { value: n, span: value.span() })
+        } else {
+            self.problems.push(
+                Diagnostic::new(format!("`{key}` is too large"), value.span())
+                    .label("does not fit in 64 bits"),
+            );
+            None
+        }
+    }
+
+    fn duration(&mut self, key: &str, value: &Spanned<DeValue<'_>>) -> Option<At<RawDuration>> {
+        let raw = match value.get_ref() {
+            DeValue::String(s) => RawDuration::Text(s.to_string()),
+            DeValue::Integer(n) => match i64::from_str_radix(n.as_str(), n.radix()) {
+                #[allow(clippy::cast_precision_loss)]
+                Ok(n) => RawDuration::Seconds(n as f64),
+                Err(_) => RawDuration::Seconds(f64::INFINITY),
+            },
+            DeValue::Float(f) => RawDuration::Seconds(f.as_str().parse().unwrap_or(f64::NAN)),
+            _ => {
+                self.mismatch(key, "a duration (\"90s\", \"1h 30m\") or seconds", value);
+                return None;
+            }
+        };
+        Some(At { value: raw, span: value.span() })
+    }
+
+    fn string_list(&mut self, key: &str, value: &Spanned<DeValue<'_>>) -> Option<Vec<At<String>>> {
+        let DeValue::Array(items) = value.get_ref() else {
+            self.mismatch(key, "an array of strings", value);
+            return None;
+        };
+        let mut list = Vec::with_capacity(items.len());
+        for item in items {
+            if let Some(s) = self.string(&format!("{key} entry"), item) {
+                list.push(s);
+            }
+        }
+        Some(list)
+    }
+
+    fn env(&mut self, key: &str, value: &Spanned<DeValue<'_>>) -> Vec<(At<String>, At<String>)> {
+        let Some(table) = self.table(key, value) else { return Vec::new() };
+        let mut vars = Vec::with_capacity(table.len());
+        for (name, value) in table {
+            let name = At { value: name.get_ref().to_string(), span: name.span() };
+            if let DeValue::String(s) = value.get_ref() {
+                vars.push((name, At { value: s.to_string(), span: value.span() }));
+            } else {
+                self.problems.push(
+                    Diagnostic::new(
+                        format!(
+                            "environment variable `{}` must be a string, found {}",
+                            name.value,
+                            describe(value.get_ref())
+                        ),
+                        value.span(),
+                    )
+                    .label("expected a string")
+                    .help("quote the value, e.g. `RUST_BACKTRACE = \"1\"`"),
+                );
+            }
+        }
+        vars
+    }
+}
+
+/// "a string", "an integer", … for messages.
+fn describe(value: &DeValue<'_>) -> &'static str {
+    match value {
+        DeValue::String(_) => "a string",
+        DeValue::Integer(_) => "an integer",
+        DeValue::Float(_) => "a float",
+        DeValue::Boolean(_) => "a boolean",
+        DeValue::Datetime(_) => "a date-time",
+        DeValue::Array(_) => "an array",
+        DeValue::Table(_) => "a table",
+    }
+}
+
+fn quoted_list(items: &[&str]) -> String {
+    items.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_every_key_with_spans() {
+        let src = r#"
+[pipeline]
+name = "ci"
+jobs = 0x10
+env = { A = "1" }
+
+[[pipeline.phase]]
+name = "b"
+args = ["x", "y"]
+depends_on = ["a"]
+timeout = "10m"
+policy = { on_fail = "retry", retry_delay = 2 }
+"#;
+        let (p, problems) = parse(src).expect("valid TOML");
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(p.jobs.map(|j| j.value), Some(16));
+        assert_eq!(p.env[0].1.value, "1");
+        let phase = &p.phases[0];
+        let name = phase.name.as_ref().expect("name");
+        assert_eq!(&src[name.span.clone()], "\"b\"");
+        assert_eq!(phase.args.as_ref().map(|a| a.value.len()), Some(2));
+        assert_eq!(
+            phase.policy.retry_delay.as_ref().map(|d| &d.value),
+            Some(&RawDuration::Seconds(2.0))
+        );
+    }
+
+    #[test]
+    fn collects_unknown_keys_and_wrong_types() {
+        let src = "[pipeline]\nnmae = 1\n[[pipeline.phase]]\nweight = \"x\"\ndepend_on = []\n";
+        let (_, problems) = parse(src).expect("valid TOML");
+        let messages: Vec<&str> = problems.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(problems.len(), 3, "{messages:?}");
+        assert!(messages.iter().any(|m| m.contains("`nmae`")));
+        assert!(messages.iter().any(|m| m.contains("`weight` must be an integer, found a string")));
+        assert!(problems.iter().any(|d| d.help.iter().any(|h| h.contains("`depends_on`"))));
+    }
+
+    #[test]
+    fn syntax_errors_are_located() {
+        let Err(errors) = parse("[pipeline\nname = 1\n") else { panic!("expected an error") };
+        assert!(errors[0].span.is_some());
+        assert!(errors[0].message.starts_with("invalid TOML"));
+    }
+}

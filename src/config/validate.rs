@@ -1,0 +1,406 @@
+//! Meaning checks over the raw form: names, handlers, numbers, enums, durations and the
+//! graph. Every problem is collected; nothing stops at the first.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::ops::Range;
+use std::time::Duration;
+
+use super::duration::{from_seconds, parse_duration};
+use super::raw::{At, RawDuration, RawPhase, RawPipeline, RawPolicy};
+use crate::diagnostic::Diagnostic;
+use crate::graph::{Graph, GraphError};
+use crate::phase::{Backoff, Handler, OnFail, Phase, PhasePolicy, is_valid_name};
+use crate::pipeline::PipelineSettings;
+
+/// The checked contents of Milo.toml, before paths are resolved.
+#[derive(Debug, Clone)]
+pub struct Validated {
+    /// `[pipeline] name`, when given.
+    pub name: Option<String>,
+    /// The phases in declaration order (`cwd` still relative to the file's folder).
+    pub phases: Vec<Phase>,
+    /// Pipeline settings (`dir` unset).
+    pub settings: PipelineSettings,
+    /// `[pipeline] timeline` as written.
+    pub timeline: Option<String>,
+}
+
+/// How many phase names a "missing dependency" note lists before "and N more".
+const LIST_LIMIT: usize = 12;
+
+/// Checks `raw`; `problems` are the shape problems found while reading it. Returns every
+/// problem, sorted by position, when there is any.
+pub fn validate(
+    raw: &RawPipeline,
+    problems: Vec<Diagnostic>,
+) -> Result<Validated, Vec<Diagnostic>> {
+    let mut v = Validator { problems };
+    let settings = PipelineSettings {
+        fail_fast: raw.fail_fast.as_ref().is_some_and(|b| b.value),
+        capture_output: raw.capture_output.as_ref().is_none_or(|b| b.value),
+        jobs: raw.jobs.as_ref().map_or(0, |j| v.count("jobs", j)),
+        env: v.env(&raw.env),
+        dir: None,
+    };
+    if let Some(name) = &raw.name
+        && name.value.trim().is_empty()
+    {
+        v.problems.push(
+            Diagnostic::new("the pipeline name is empty", name.span.clone())
+                .label("empty name")
+                .help("remove `name` to use the folder's name, or give a name"),
+        );
+    }
+    if let Some(timeline) = &raw.timeline
+        && timeline.value.is_empty()
+    {
+        v.problems.push(
+            Diagnostic::new("`timeline` is empty", timeline.span.clone())
+                .label("empty path")
+                .help("remove `timeline` to use <target dir>/milo/timeline.json"),
+        );
+    }
+    if raw.phases.is_empty() && v.problems.is_empty() {
+        v.problems.push(
+            Diagnostic::whole_file("no phases: Milo.toml defines no `[[pipeline.phase]]`").help(
+                "add a phase, e.g.\n\n[[pipeline.phase]]\nname = \"test\"\ncmd = \"cargo test\"",
+            ),
+        );
+    }
+    let phases: Vec<Phase> = raw.phases.iter().filter_map(|p| v.phase(p)).collect();
+    v.graph(raw);
+    if v.problems.is_empty() {
+        Ok(Validated {
+            name: raw.name.as_ref().map(|n| n.value.clone()),
+            phases,
+            settings,
+            timeline: raw.timeline.as_ref().map(|t| t.value.clone()),
+        })
+    } else {
+        let mut problems = v.problems;
+        problems.sort_by_key(|d| d.span.as_ref().map_or((0, 0), |s| (s.start, s.end)));
+        Err(problems)
+    }
+}
+
+struct Validator {
+    problems: Vec<Diagnostic>,
+}
+
+impl Validator {
+    /// A phase, or `None` when it has a problem (already recorded).
+    fn phase(&mut self, raw: &RawPhase) -> Option<Phase> {
+        let before = self.problems.len();
+        let name = self.phase_name(raw);
+        let handler = self.handler(raw, name.as_deref());
+        let weight = raw.weight.as_ref().map_or(1, |w| self.count("weight", w));
+        let max_logs = raw
+            .max_logs
+            .as_ref()
+            .map_or(crate::phase::DEFAULT_MAX_LOGS, |m| self.count("max_logs", m));
+        let timeout = raw.timeout.as_ref().and_then(|t| self.duration("timeout", t));
+        let policy = self.policy(&raw.policy);
+        let env = self.env(&raw.env);
+        if let Some(cwd) = &raw.cwd
+            && cwd.value.is_empty()
+        {
+            self.problems.push(
+                Diagnostic::new("`cwd` is empty", cwd.span.clone())
+                    .label("empty path")
+                    .help("remove `cwd` to run in Milo.toml's folder, or write `cwd = \".\"`"),
+            );
+        }
+        if self.problems.len() > before {
+            return None;
+        }
+        let mut phase = Phase {
+            name: name?,
+            handler: handler?,
+            description: raw.description.as_ref().map(|d| d.value.clone()).unwrap_or_default(),
+            depends_on: raw.depends_on.iter().map(|d| d.value.clone()).collect(),
+            parallel: raw.parallel.as_ref().is_some_and(|p| p.value),
+            weight: weight.try_into().unwrap_or(u64::MAX),
+            policy,
+            max_logs,
+            timeout,
+            cwd: raw.cwd.as_ref().map(|c| c.value.clone().into()),
+            env,
+        };
+        phase.depends_on.dedup();
+        Some(phase)
+    }
+
+    fn phase_name(&mut self, raw: &RawPhase) -> Option<String> {
+        let Some(name) = &raw.name else {
+            self.problems.push(
+                Diagnostic::new("a phase has no `name`", header(&raw.span))
+                    .label("this phase")
+                    .help("add `name = \"...\"`: letters, digits, `_`, `.` and `-`"),
+            );
+            return None;
+        };
+        if !is_valid_name(&name.value) {
+            self.problems.push(
+                Diagnostic::new(format!("invalid phase name `{}`", name.value), name.span.clone())
+                    .label("not a valid name")
+                    .help("use letters, digits, `_`, `.` and `-`, starting with a letter or digit"),
+            );
+            return None;
+        }
+        Some(name.value.clone())
+    }
+
+    fn handler(&mut self, raw: &RawPhase, name: Option<&str>) -> Option<Handler> {
+        let who = name.map_or_else(|| "a phase".to_owned(), |n| format!("phase `{n}`"));
+        match (&raw.cmd, &raw.args) {
+            (Some(cmd), Some(args)) => {
+                self.problems.push(
+                    Diagnostic::new(format!("{who} has both `cmd` and `args`"), args.span.clone())
+                        .label("`args` here")
+                        .related(cmd.span.clone(), "`cmd` here")
+                        .help("keep one: `cmd` runs through the shell, `args` runs the program directly"),
+                );
+                None
+            }
+            (None, None) => {
+                let span = raw.name.as_ref().map_or_else(|| header(&raw.span), |n| n.span.clone());
+                self.problems.push(
+                    Diagnostic::new(format!("{who} has neither `cmd` nor `args`"), span)
+                        .label("nothing to run")
+                        .help("add `cmd = \"...\"` (run by the shell) or `args = [\"program\", \"arg\"]`"),
+                );
+                None
+            }
+            (Some(cmd), None) => {
+                if cmd.value.trim().is_empty() {
+                    self.problems.push(
+                        Diagnostic::new(format!("{who} has an empty `cmd`"), cmd.span.clone())
+                            .label("empty command")
+                            .help("write the command line to run, e.g. `cmd = \"cargo test\"`"),
+                    );
+                    return None;
+                }
+                Some(Handler::Shell(cmd.value.clone()))
+            }
+            (None, Some(args)) => {
+                if args.value.first().is_none_or(|a| a.value.is_empty()) {
+                    let span = args.value.first().map_or(args.span.clone(), |a| a.span.clone());
+                    self.problems.push(
+                        Diagnostic::new(format!("{who} has an empty `args`"), span)
+                            .label("no program")
+                            .help("the first entry is the program, e.g. `args = [\"cargo\", \"test\"]`"),
+                    );
+                    return None;
+                }
+                Some(Handler::Args(args.value.iter().map(|a| a.value.clone()).collect()))
+            }
+        }
+    }
+
+    fn policy(&mut self, raw: &RawPolicy) -> PhasePolicy {
+        let mut policy = PhasePolicy::default();
+        if let Some(on_fail) = &raw.on_fail {
+            match on_fail.value.as_str() {
+                "stop" => policy.on_fail = OnFail::Stop,
+                "skip" => policy.on_fail = OnFail::Skip,
+                "retry" => policy.on_fail = OnFail::Retry,
+                _ => self.bad_choice("on_fail", on_fail, &["stop", "skip", "retry"]),
+            }
+        }
+        if let Some(backoff) = &raw.retry_backoff {
+            match backoff.value.as_str() {
+                "fixed" => policy.retry_backoff = Backoff::Fixed,
+                "exponential" => policy.retry_backoff = Backoff::Exponential,
+                _ => self.bad_choice("retry_backoff", backoff, &["fixed", "exponential"]),
+            }
+        }
+        if let Some(n) = &raw.max_retries {
+            let n = self.count("max_retries", n);
+            policy.max_retries = u32::try_from(n).unwrap_or(u32::MAX);
+        }
+        if let Some(delay) = raw.retry_delay.as_ref().and_then(|d| self.duration("retry_delay", d))
+        {
+            policy.retry_delay = delay;
+        }
+        policy
+    }
+
+    fn bad_choice(&mut self, key: &str, value: &At<String>, choices: &[&str]) {
+        let list = choices.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(", ");
+        let mut d = Diagnostic::new(
+            format!("invalid `{key}` value \"{}\"", value.value),
+            value.span.clone(),
+        )
+        .label(format!("expected one of {list}"));
+        if let Some(guess) = crate::suggest::closest(&value.value, choices.iter().copied()) {
+            d = d.help(format!("did you mean \"{guess}\"?"));
+        } else {
+            d = d.help(format!("use one of {list}"));
+        }
+        self.problems.push(d);
+    }
+
+    /// A non-negative integer as `usize`; records a problem and returns 0 otherwise.
+    fn count(&mut self, key: &str, n: &At<i64>) -> usize {
+        if let Ok(count) = usize::try_from(n.value) {
+            count
+        } else {
+            self.problems.push(
+                Diagnostic::new(format!("`{key}` must be >= 0, found {}", n.value), n.span.clone())
+                    .label("negative")
+                    .help(format!("use a whole number of 0 or more for `{key}`")),
+            );
+            0
+        }
+    }
+
+    fn duration(&mut self, key: &str, raw: &At<RawDuration>) -> Option<Duration> {
+        let parsed = match &raw.value {
+            RawDuration::Text(text) => parse_duration(text),
+            RawDuration::Seconds(s) => from_seconds(*s),
+        };
+        match parsed {
+            Ok(d) => Some(d),
+            Err(reason) => {
+                let shown = match &raw.value {
+                    RawDuration::Text(t) => format!("\"{t}\""),
+                    RawDuration::Seconds(s) => s.to_string(),
+                };
+                // humantime's "expected number at 0" says less than "not a duration".
+                let useful = !reason.starts_with("expected number")
+                    && !reason.starts_with("invalid character");
+                let label = if useful {
+                    format!("not a duration: {reason}")
+                } else {
+                    "not a duration".to_owned()
+                };
+                self.problems.push(
+                    Diagnostic::new(format!("invalid `{key}` {shown}"), raw.span.clone())
+                        .label(label)
+                        .help("write a duration like \"90s\", \"10m\" or \"1h 30m\", or seconds as a number"),
+                );
+                None
+            }
+        }
+    }
+
+    fn env(&mut self, vars: &[(At<String>, At<String>)]) -> BTreeMap<String, String> {
+        let mut env = BTreeMap::new();
+        for (key, value) in vars {
+            if key.value.is_empty() || key.value.contains(['=', '\0']) {
+                self.problems.push(
+                    Diagnostic::new(
+                        format!("invalid environment variable name `{}`", key.value),
+                        key.span.clone(),
+                    )
+                    .label("not a variable name")
+                    .help("names must be non-empty and contain no `=` or NUL"),
+                );
+            } else if value.value.contains('\0') {
+                self.problems.push(
+                    Diagnostic::new(
+                        format!("environment variable `{}` contains a NUL byte", key.value),
+                        value.span.clone(),
+                    )
+                    .label("NUL here"),
+                );
+            } else {
+                env.insert(key.value.clone(), value.value.clone());
+            }
+        }
+        env
+    }
+
+    /// Duplicates, unknown dependencies and cycles, each pointed at the offending entry.
+    fn graph(&mut self, raw: &RawPipeline) {
+        // Phases without a name cannot be depended on; leave them out of the graph.
+        let phases: Vec<(&RawPhase, &At<String>)> =
+            raw.phases.iter().filter_map(|p| p.name.as_ref().map(|n| (p, n))).collect();
+        let names: Vec<&str> = phases.iter().map(|(_, n)| n.value.as_str()).collect();
+        let deps: Vec<Vec<&str>> = phases
+            .iter()
+            .map(|(p, _)| p.depends_on.iter().map(|d| d.value.as_str()).collect())
+            .collect();
+        let Err(errors) = Graph::from_names(&names, &deps) else { return };
+        for e in errors {
+            let d = match e {
+                GraphError::DuplicateName { name, first, second } => Diagnostic::new(
+                    format!("duplicate phase name `{name}`"),
+                    phases[second].1.span.clone(),
+                )
+                .label("defined again here")
+                .related(phases[first].1.span.clone(), "first defined here")
+                .help("phase names must be unique: rename or remove one of them"),
+                GraphError::MissingDependency { phase, position, missing, suggestion } => {
+                    let (p, n) = phases[phase];
+                    let mut d = Diagnostic::new(
+                        format!("phase `{}` depends on unknown phase `{missing}`", n.value),
+                        p.depends_on[position].span.clone(),
+                    )
+                    .label("no phase has this name")
+                    .note(format!("available phases: {}", list_names(&names)));
+                    if let Some(s) = suggestion {
+                        d = d.help(format!("did you mean `{s}`?"));
+                    } else {
+                        d = d.help("depend on one of the available phases, or add the missing one");
+                    }
+                    d
+                }
+                GraphError::Cycle { cycle, .. } => {
+                    let edges = cycle_edges(&phases, &cycle.path);
+                    let Some(((first_span, first_label), rest)) = edges.split_first() else {
+                        continue;
+                    };
+                    let mut d = Diagnostic::new(cycle.to_string(), first_span.clone())
+                        .label(first_label.clone());
+                    for (span, label) in rest {
+                        d = d.related(span.clone(), label.clone());
+                    }
+                    d.help(if cycle.path.len() == 2 {
+                        format!(
+                            "a phase cannot depend on itself: remove `{}` from its `depends_on`",
+                            cycle.path[0]
+                        )
+                    } else {
+                        "remove one of these dependencies to break the cycle".to_owned()
+                    })
+                }
+            };
+            self.problems.push(d);
+        }
+    }
+}
+
+/// For each step `a → b` of a cycle path, the span of `b` in `a`'s `depends_on`.
+fn cycle_edges(named: &[(&RawPhase, &At<String>)], path: &[String]) -> Vec<(Range<usize>, String)> {
+    path.windows(2)
+        .filter_map(|step| {
+            let (phase, _) = named.iter().find(|(_, n)| n.value == step[0])?;
+            let entry = phase.depends_on.iter().find(|d| d.value == step[1])?;
+            Some((entry.span.clone(), format!("`{}` depends on `{}`", step[0], step[1])))
+        })
+        .collect()
+}
+
+fn list_names(names: &[&str]) -> String {
+    let mut unique: Vec<&str> = Vec::with_capacity(names.len().min(LIST_LIMIT));
+    for n in names {
+        if !unique.contains(n) {
+            unique.push(n);
+            if unique.len() == LIST_LIMIT {
+                break;
+            }
+        }
+    }
+    let mut text = unique.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
+    if names.len() > LIST_LIMIT {
+        let _ = write!(text, " and {} more", names.len() - LIST_LIMIT);
+    }
+    text
+}
+
+/// The first line of a table's span: its `[[pipeline.phase]]` header, not the whole body.
+fn header(span: &Range<usize>) -> Range<usize> {
+    span.start..span.start.saturating_add(1).max(span.end.min(span.start + 1))
+}

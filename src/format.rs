@@ -1,0 +1,182 @@
+//! Pure text for the inspection commands: `check`'s summary, `order`, `list`, and the graph
+//! as Graphviz DOT or Mermaid.
+
+use std::fmt::Write as _;
+
+use crate::pipeline::Pipeline;
+
+/// `check`'s one line: `Milo.toml: 5 phases, 4 dependencies, ok`.
+pub fn summary(path: &str, pipeline: &Pipeline) -> String {
+    let phases = pipeline.phases().len();
+    let deps: usize = (0..pipeline.graph().len()).map(|i| pipeline.graph().deps(i).len()).sum();
+    format!(
+        "{path}: {phases} {}, {deps} {}, ok",
+        plural(phases, "phase", "phases"),
+        plural(deps, "dependency", "dependencies")
+    )
+}
+
+fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 { one } else { many }
+}
+
+/// The execution order, one name a line.
+pub fn order(pipeline: &Pipeline) -> String {
+    let order = pipeline.execution_order();
+    let mut out = String::with_capacity(order.iter().map(|n| n.len() + 1).sum());
+    for name in order {
+        out.push_str(name);
+        out.push('\n');
+    }
+    out
+}
+
+/// A table of the phases in declaration order: name, weight, parallel, dependencies,
+/// description.
+pub fn list(pipeline: &Pipeline) -> String {
+    let header = ["PHASE", "WEIGHT", "PARALLEL", "DEPENDS ON", "DESCRIPTION"];
+    let rows: Vec<[String; 5]> = pipeline
+        .phases()
+        .iter()
+        .map(|p| {
+            [
+                p.name.clone(),
+                p.weight.to_string(),
+                if p.parallel { "yes" } else { "no" }.to_owned(),
+                if p.depends_on.is_empty() { "-".to_owned() } else { p.depends_on.join(", ") },
+                p.description.clone(),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(str::len);
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let header = header.map(str::to_owned);
+    for row in std::iter::once(&header).chain(&rows) {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            if i == 1 {
+                // Numbers align right.
+                let _ = write!(line, "{cell:>width$}  ", width = widths[i]);
+            } else {
+                let _ = write!(line, "{cell:<width$}  ", width = widths[i]);
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// The DAG as Graphviz DOT; edges point from a dependency to its dependent.
+pub fn dot(pipeline: &Pipeline) -> String {
+    let mut out =
+        format!("digraph {} {{\n    rankdir=LR;\n    node [shape=box];\n", quote(pipeline.name()));
+    for p in pipeline.phases() {
+        let _ = write!(out, "    {}", quote(&p.name));
+        if !p.description.is_empty() {
+            let _ = write!(out, " [tooltip={}]", quote(&p.description));
+        }
+        out.push_str(";\n");
+    }
+    let graph = pipeline.graph();
+    for (i, p) in pipeline.phases().iter().enumerate() {
+        for &d in graph.deps(i) {
+            let _ =
+                writeln!(out, "    {} -> {};", quote(&pipeline.phases()[d].name), quote(&p.name));
+        }
+    }
+    out.push_str("}\n");
+    out
+}
+
+/// The DAG as a Mermaid flowchart; edges point from a dependency to its dependent.
+pub fn mermaid(pipeline: &Pipeline) -> String {
+    // Phase names may contain `.` and `-`, or be Mermaid keywords like `end`: use ids.
+    let mut out = format!("%% pipeline: {}\nflowchart LR\n", pipeline.name().replace('\n', " "));
+    for (i, p) in pipeline.phases().iter().enumerate() {
+        let _ = writeln!(out, "    p{i}[\"{}\"]", p.name);
+    }
+    let graph = pipeline.graph();
+    for i in 0..pipeline.phases().len() {
+        for &d in graph.deps(i) {
+            let _ = writeln!(out, "    p{d} --> p{i}");
+        }
+    }
+    out
+}
+
+/// A DOT string literal.
+fn quote(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Phase;
+
+    fn diamond() -> Pipeline {
+        Pipeline::new("site \"x\"")
+            .phase(Phase::cmd("discover", "true").description("Find the pages"))
+            .phase(Phase::cmd("parse", "true").depends_on(["discover"]))
+            .phase(Phase::cmd("render", "true").depends_on(["parse"]).parallel(true).weight(10))
+            .phase(Phase::cmd("assets", "true").depends_on(["parse"]).parallel(true))
+            .phase(Phase::cmd("write", "true").depends_on(["render", "assets"]))
+            .build()
+            .expect("valid")
+    }
+
+    #[test]
+    fn summary_counts_phases_and_edges() {
+        assert_eq!(summary("Milo.toml", &diamond()), "Milo.toml: 5 phases, 5 dependencies, ok");
+        let one = Pipeline::new("x").phase(Phase::cmd("a", "true")).build().expect("valid");
+        assert_eq!(summary("M", &one), "M: 1 phase, 0 dependencies, ok");
+    }
+
+    #[test]
+    fn order_is_one_name_a_line() {
+        assert_eq!(order(&diamond()), "discover\nparse\nassets\nrender\nwrite\n");
+    }
+
+    #[test]
+    fn list_is_a_table() {
+        let text = list(&diamond());
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "PHASE     WEIGHT  PARALLEL  DEPENDS ON      DESCRIPTION");
+        assert_eq!(lines[1], "discover       1  no        -               Find the pages");
+        assert_eq!(lines[3], "render        10  yes       parse");
+        assert_eq!(lines[5], "write          1  no        render, assets");
+    }
+
+    #[test]
+    fn dot_escapes_and_draws_edges() {
+        let text = dot(&diamond());
+        assert!(text.starts_with("digraph \"site \\\"x\\\"\" {"), "{text}");
+        assert!(text.contains("    \"discover\" [tooltip=\"Find the pages\"];\n"));
+        assert!(text.contains("    \"render\" -> \"write\";\n"));
+        assert!(text.ends_with("}\n"));
+    }
+
+    #[test]
+    fn mermaid_uses_ids() {
+        let text = mermaid(&diamond());
+        assert!(text.contains("flowchart LR\n    p0[\"discover\"]\n"), "{text}");
+        assert!(text.contains("    p1 --> p2\n"), "{text}");
+    }
+}

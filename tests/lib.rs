@@ -1,0 +1,8 @@
+//! The one integration test binary: each topic is a module, all share `support::Test`.
+
+mod support;
+
+mod commands;
+mod config_errors;
+mod config_fuzz;
+mod discover;
