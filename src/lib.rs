@@ -30,6 +30,7 @@ pub mod state;
 pub mod store;
 pub mod suggest;
 pub mod timeline;
+pub mod view;
 
 pub use action::{Action, Stream};
 pub use context::PhaseContext;
@@ -45,5 +46,7 @@ pub use timeline::Timeline;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod discover;
+#[cfg(feature = "tui")]
+pub mod tui;
 
 pub use error::Error;

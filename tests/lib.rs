@@ -6,3 +6,4 @@ mod commands;
 mod config_errors;
 mod config_fuzz;
 mod discover;
+mod tui_render;

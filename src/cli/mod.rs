@@ -9,6 +9,8 @@ mod list;
 mod load;
 mod order;
 mod run;
+#[cfg(feature = "tui")]
+mod view;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -57,9 +59,6 @@ fn dispatch(cli: &Cli) -> Result<u8, Error> {
         Command::List => list::execute(&cli.global),
         Command::Graph(args) => graph::execute(&cli.global, args),
         Command::Init(args) => init::execute(&cli.global, args),
-        other @ Command::View(_) => Err(Error::usage(
-            format!("`{}` is not implemented yet", other.name()),
-            "see `cargo milo --help`",
-        )),
+        Command::View(args) => view::execute(&cli.global, args),
     }
 }

@@ -1,0 +1,233 @@
+//! Snapshots of the detail view drawn on a `TestBackend`, at fixed times so they are stable.
+
+use std::sync::Arc;
+
+use milo::tui::render::{clean, format_secs, log_height};
+use milo::view::{Key, ViewAction, ViewState, reduce_view};
+use milo::{Action, Phase, PhasePolicy, Pipeline, PipelineState, Stream};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::layout::Rect;
+use serde_json::json;
+
+fn pipeline() -> Pipeline {
+    let retry = PhasePolicy::retry(2, std::time::Duration::from_secs(2));
+    Pipeline::new("ci")
+        .phase(Phase::cmd("fmt", "cargo fmt --check").parallel(true))
+        .phase(Phase::cmd("clippy", "cargo clippy").parallel(true).weight(2))
+        .phase(Phase::cmd("build", "cargo build").depends_on(["fmt"]).weight(5).max_logs(10_000))
+        .phase(Phase::cmd("flaky-network", "./fetch.sh").parallel(true).policy(retry))
+        .phase(Phase::cmd("test", "cargo test").depends_on(["build"]).weight(3))
+        .phase(Phase::cmd("docs", "cargo doc").policy(PhasePolicy::skip()))
+        .phase(Phase::cmd("package", "cargo package").depends_on(["test", "docs"]))
+        .build()
+        .expect("valid pipeline")
+}
+
+fn name(s: &str) -> Arc<str> {
+    Arc::from(s)
+}
+
+fn start(phase: &str, attempt: u32, t: f64) -> Action {
+    Action::PhaseStart { name: name(phase), attempt, t }
+}
+
+fn out(phase: &str, line: &str, t: f64) -> Action {
+    Action::PhaseLog { name: name(phase), line: name(line), stream: Stream::Stdout, t }
+}
+
+fn err(phase: &str, line: &str, t: f64) -> Action {
+    Action::PhaseLog { name: name(phase), line: name(line), stream: Stream::Stderr, t }
+}
+
+fn done(phase: &str, t: f64) -> Action {
+    Action::PhaseComplete { name: name(phase), result: json!({"exit_code": 0, "outputs": {}}), t }
+}
+
+/// fmt and clippy done, build printing, flaky-network waiting for its second attempt, docs
+/// skipped, test and package pending; 12.5 s in.
+fn mid_run() -> ViewState {
+    let mut actions = vec![
+        Action::PipelineStart { started_at: "2026-11-28T14:00:00Z".into(), t: 0.0 },
+        start("fmt", 1, 0.0),
+        start("clippy", 1, 0.0),
+        start("flaky-network", 1, 0.1),
+        out("fmt", "Diff in src/lib.rs: none", 0.3),
+        done("fmt", 0.52),
+        start("build", 1, 0.52),
+        err("flaky-network", "curl: (7) Failed to connect to mirror port 443", 1.2),
+        Action::PhaseRetry {
+            name: name("flaky-network"),
+            attempt: 1,
+            error: "exit code 7".into(),
+            exit_code: Some(7),
+            delay: 2.0,
+            t: 1.3,
+        },
+        done("clippy", 4.25),
+        start("docs", 1, 4.25),
+        err("docs", "error: unresolved link to `Foo`", 5.0),
+        Action::PhaseSkipped {
+            name: name("docs"),
+            error: "exit code 101".into(),
+            exit_code: Some(101),
+            t: 5.1,
+        },
+    ];
+    for i in 0..40 {
+        let t = 0.6 + f64::from(i) * 0.25;
+        actions.push(err("build", &format!("   Compiling crate-{i:02} v0.1.{i}"), t));
+    }
+    actions.push(out("build", "\x1b[1;32mwarning\x1b[0m:\tunused variable `x`", 11.0));
+    fold(ViewState::new(PipelineState::new(&pipeline())).live(), actions, 12.5)
+}
+
+fn fold(view: ViewState, actions: Vec<Action>, now: f64) -> ViewState {
+    let view = actions.into_iter().fold(view, |v, a| reduce_view(v, &a.into()));
+    reduce_view(view, &ViewAction::Tick { now })
+}
+
+fn keys(view: ViewState, keys: &[Key]) -> ViewState {
+    keys.iter().fold(view, |v, k| reduce_view(v, &ViewAction::Key(*k)))
+}
+
+/// The pipeline failed: test printed and exited 101.
+fn failed() -> ViewState {
+    let mut actions = vec![start("test", 1, 13.0)];
+    for i in 0..30 {
+        actions.push(out(
+            "test",
+            &format!("test module_{i}::works ... ok"),
+            13.1 + f64::from(i) * 0.1,
+        ));
+    }
+    actions.extend([
+        out("test", "test parser::rejects_cycles ... FAILED", 16.5),
+        err("test", "thread 'parser::rejects_cycles' panicked at src/graph.rs:88:9:", 16.6),
+        err("test", "assertion `left == right` failed", 16.6),
+        out("test", "test result: FAILED. 30 passed; 1 failed; 0 ignored", 16.8),
+        Action::PhaseFailed {
+            name: name("test"),
+            error: "exit code 101".into(),
+            exit_code: Some(101),
+            t: 17.0,
+        },
+        Action::PipelineFailed { t: 17.0 },
+    ]);
+    let mut view = mid_run();
+    view.live = false;
+    let view = fold(view, finish_build(), 12.5);
+    fold(view, actions, 17.0)
+}
+
+fn finish_build() -> Vec<Action> {
+    vec![start("flaky-network", 2, 3.3), done("flaky-network", 5.0), done("build", 12.9)]
+}
+
+/// Draws `view` at `width`×`height` as the live loop does: first telling the reducer how
+/// many log rows fit.
+fn draw(view: ViewState, width: u16, height: u16) -> String {
+    if width == 0 || height == 0 {
+        return String::new();
+    }
+    let rows = log_height(Rect::new(0, 0, width, height), &view);
+    let view = reduce_view(view, &ViewAction::Resize { log_height: rows });
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
+    terminal.draw(|frame| frame.render_widget(&view, frame.area())).expect("draw");
+    terminal.backend().to_string()
+}
+
+#[test]
+fn overview_mid_run_80x24() {
+    insta::assert_snapshot!(draw(mid_run(), 80, 24));
+}
+
+#[test]
+fn overview_mid_run_60x15() {
+    insta::assert_snapshot!(draw(mid_run(), 60, 15));
+}
+
+#[test]
+fn running_phase_expanded_follows_its_output() {
+    let view = keys(mid_run(), &[Key::Down, Key::Down, Key::Enter]);
+    let screen = draw(view, 80, 24);
+    assert!(screen.contains("warning:    unused variable"), "ANSI stripped, tab expanded");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn failed_phase_expanded_80x24() {
+    let view = keys(failed(), &[Key::End, Key::Up, Key::Up, Key::Enter]);
+    assert_eq!(view.selected_phase().map(|p| &*p.name), Some("test"));
+    insta::assert_snapshot!(draw(view, 80, 24));
+}
+
+#[test]
+fn failed_phase_expanded_60x15() {
+    let view = failed().select_first_failure();
+    insta::assert_snapshot!(draw(keys(view, &[Key::Enter]), 60, 15));
+}
+
+#[test]
+fn retrying_phase_expanded() {
+    let view = keys(mid_run(), &[Key::Down, Key::Down, Key::Down, Key::Enter]);
+    assert_eq!(view.selected_phase().map(|p| &*p.name), Some("flaky-network"));
+    insta::assert_snapshot!(draw(view, 80, 24));
+}
+
+#[test]
+fn ten_thousand_lines_scrolled_to_the_middle() {
+    let lines = (0..12_000).map(|i| {
+        let t = 1.0 + f64::from(i) * 0.001;
+        if i % 7 == 0 {
+            err("build", &format!("warning: line {i} on stderr"), t)
+        } else {
+            out("build", &format!("   Compiling generated-{i:05} v1.0.0"), t)
+        }
+    });
+    let view = fold(mid_run(), lines.collect(), 13.0);
+    assert_eq!(view.pipeline.phases[2].logs.len(), 10_000);
+    let view = keys(view, &[Key::Down, Key::Down, Key::Enter, Key::Home]);
+    let mut view = view;
+    view.log_scroll = 5_000;
+    let screen = draw(view, 80, 24);
+    // Line numbers count every printed line: 41 + 12,000 printed, 2,041 dropped, 5,000
+    // scrolled past, so the first visible line is line 7,042.
+    assert!(screen.contains(" 7,042 "), "{screen}");
+    assert!(screen.contains("lines 5,001–"), "{screen}");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn tiny_terminals_degrade_without_panicking() {
+    for (w, h) in [(0, 0), (0, 5), (5, 0), (1, 1), (10, 3), (20, 4), (30, 6), (40, 8)] {
+        let view = keys(failed().select_first_failure(), &[Key::Enter]);
+        let _ = draw(view, w, h);
+        let _ = draw(failed(), w, h);
+    }
+    insta::assert_snapshot!(draw(keys(failed().select_first_failure(), &[Key::Enter]), 40, 8));
+}
+
+#[test]
+fn an_empty_pipeline_draws_a_header() {
+    let pipeline = Pipeline::new("empty").build().expect("valid");
+    let screen = draw(ViewState::new(PipelineState::new(&pipeline)), 40, 5);
+    assert!(screen.contains("empty"), "{screen}");
+}
+
+#[test]
+fn control_characters_are_made_safe() {
+    assert_eq!(clean("plain"), "plain");
+    assert_eq!(clean("\x1b[31mred\x1b[0m"), "red");
+    assert_eq!(clean("a\tb"), "a   b");
+    assert_eq!(clean("bell\x07 and \x1b]0;title\x07done"), "bell and done");
+}
+
+#[test]
+fn durations_are_short() {
+    assert_eq!(format_secs(0.5234), "0.52s");
+    assert_eq!(format_secs(12.34), "12.3s");
+    assert_eq!(format_secs(125.0), "2m05s");
+    assert_eq!(format_secs(3725.0), "1h02m");
+    assert_eq!(format_secs(f64::NAN), "0.00s");
+}
