@@ -7,3 +7,4 @@ mod config_errors;
 mod config_fuzz;
 mod discover;
 mod tui_render;
+mod tui_view;

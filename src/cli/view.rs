@@ -4,7 +4,6 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::{GlobalArgs, ViewArgs};
-use crate::config::{self, LoadOptions};
 use crate::error::{EXIT_OK, Error};
 use crate::timeline::{SCHEMA_VERSION, Timeline};
 use crate::tui::live::{Live, Outcome};
@@ -36,14 +35,7 @@ pub fn execute(global: &GlobalArgs, args: &ViewArgs) -> Result<u8, Error> {
 }
 
 fn configured_timeline(global: &GlobalArgs) -> Result<PathBuf, Error> {
-    let cwd =
-        std::env::current_dir().map_err(|e| Error::io("reading the current directory", ".", e))?;
-    let options = LoadOptions {
-        config: global.config.clone(),
-        manifest_path: global.manifest_path.clone(),
-        cwd,
-    };
-    Ok(config::load(&options)?.timeline)
+    Ok(super::load::load(global)?.timeline)
 }
 
 /// Reads and parses a timeline file, with an error that says what to do for each way it
