@@ -17,15 +17,19 @@
 
 // Pure core: data in, data out. No clocks, no processes, no files.
 pub mod action;
+pub mod clock;
 pub mod config;
 pub mod context;
 pub mod diagnostic;
 pub mod error;
 pub mod format;
 pub mod graph;
+pub mod lines;
+pub mod outputs;
 pub mod phase;
 pub mod pipeline;
 pub mod reducer;
+pub mod schedule;
 pub mod state;
 pub mod store;
 pub mod suggest;
@@ -43,9 +47,12 @@ pub use store::{StateHandle, Store, active_pipeline, set_active_pipeline};
 pub use timeline::Timeline;
 
 // Effects: the only code that touches processes, files, clocks and terminals.
+pub mod artifact;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod discover;
+pub mod exec;
+pub mod report;
 #[cfg(feature = "tui")]
 pub mod tui;
 

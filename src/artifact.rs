@@ -1,0 +1,217 @@
+//! The timeline artifact on disk: `timeline.json` (atomic, throttled, final) and every
+//! phase's complete log under `logs/` beside it.
+
+use std::collections::HashMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::action::Action;
+use crate::error::Error;
+use crate::state::PhaseStatus;
+use crate::store::{StateHandle, Store};
+use crate::timeline::Timeline;
+
+/// The folder, relative to the timeline, holding each phase's full log.
+pub const LOG_DIR: &str = "logs";
+/// The most often the timeline is rewritten while the pipeline runs.
+const THROTTLE: Duration = Duration::from_millis(200);
+/// The most often log files are flushed while phases run.
+const FLUSH_EVERY: Duration = Duration::from_millis(200);
+
+/// The log file of phase `name` for the timeline at `timeline`.
+pub fn log_path(timeline: &Path, name: &str) -> PathBuf {
+    timeline.parent().unwrap_or(Path::new(".")).join(LOG_DIR).join(format!("{name}.log"))
+}
+
+/// How long each phase that completed took in the timeline at `path`, if it can be read.
+pub fn previous_durations(path: &Path) -> Option<HashMap<String, f64>> {
+    let text = fs::read_to_string(path).ok()?;
+    let timeline: Timeline = serde_json::from_str(&text).ok()?;
+    let durations: HashMap<String, f64> = timeline
+        .phases
+        .iter()
+        .filter(|p| p.status == PhaseStatus::Completed)
+        .map(|p| {
+            let last = p.attempts.last().and_then(|a| a.end.map(|e| e - a.start));
+            (p.name.clone(), last.unwrap_or(p.elapsed).max(0.0))
+        })
+        .collect();
+    Some(durations)
+}
+
+/// Writes `timeline` to `path` atomically: a temporary file beside it, then a rename, so a
+/// reader sees the old document or the new one, never a part.
+pub fn write_atomic(path: &Path, timeline: &Timeline) -> Result<(), Error> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let tmp = tempfile::Builder::new()
+        .prefix(".timeline-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(|e| Error::io("creating a temporary file in", dir, e))?;
+    let mut out = BufWriter::new(tmp);
+    serde_json::to_writer_pretty(&mut out, timeline)
+        .map_err(|e| Error::io("writing the timeline", path, e.into()))?;
+    out.write_all(b"\n").map_err(|e| Error::io("writing the timeline", path, e))?;
+    let tmp =
+        out.into_inner().map_err(|e| Error::io("writing the timeline", path, e.into_error()))?;
+    tmp.persist(path).map_err(|e| Error::io("writing the timeline", path, e.error))?;
+    Ok(())
+}
+
+struct Shared {
+    dirty: AtomicBool,
+    stop: Mutex<bool>,
+    wake: Condvar,
+}
+
+/// Keeps `timeline.json` and `logs/<phase>.log` up to date from the store.
+pub struct TimelineWriter {
+    path: PathBuf,
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for TimelineWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TimelineWriter").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+impl TimelineWriter {
+    /// Prepares the timeline's folder and its `logs/` folder.
+    pub fn create(path: &Path) -> Result<Self, Error> {
+        let logs = log_path(path, "x");
+        let logs = logs.parent().unwrap_or(Path::new(LOG_DIR));
+        fs::create_dir_all(logs).map_err(|e| Error::io("creating the folder", logs, e))?;
+        Ok(Self {
+            path: path.to_owned(),
+            shared: Arc::new(Shared {
+                dirty: AtomicBool::new(false),
+                stop: Mutex::new(false),
+                wake: Condvar::new(),
+            }),
+            thread: None,
+        })
+    }
+
+    /// Subscribes to `store`: log lines go to the log files as they come, and the timeline
+    /// is rewritten (throttled) by a thread of its own. Writes the initial timeline.
+    pub fn attach(&mut self, store: &mut Store) {
+        let mut logs =
+            LogFiles { path: self.path.clone(), files: HashMap::new(), flushed: Instant::now() };
+        let shared = Arc::clone(&self.shared);
+        store.subscribe(move |action, _state| {
+            logs.on_action(action);
+            if !shared.dirty.swap(true, Ordering::Relaxed) {
+                shared.wake.notify_one();
+            }
+        });
+        let handle = store.handle();
+        let _ = write_atomic(&self.path, &handle.with(Timeline::from_state));
+        let shared = Arc::clone(&self.shared);
+        let path = self.path.clone();
+        self.thread = std::thread::Builder::new()
+            .name("milo-timeline".into())
+            .spawn(move || background(&shared, &path, &handle))
+            .ok();
+    }
+
+    /// Stops the background writer and writes the final timeline.
+    pub fn finish(mut self, handle: &StateHandle) -> Result<(), Error> {
+        *self.shared.stop.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        self.shared.wake.notify_all();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        write_atomic(&self.path, &handle.with(Timeline::from_state))
+    }
+}
+
+fn background(shared: &Shared, path: &Path, handle: &StateHandle) {
+    let mut stop = shared.stop.lock().unwrap_or_else(PoisonError::into_inner);
+    loop {
+        if *stop {
+            return;
+        }
+        if shared.dirty.swap(false, Ordering::Relaxed) {
+            drop(stop);
+            let timeline = handle.with(Timeline::from_state);
+            let _ = write_atomic(path, &timeline);
+            stop = shared.stop.lock().unwrap_or_else(PoisonError::into_inner);
+            // Throttle: wait the interval (unless told to stop) before looking again.
+            let deadline = Instant::now() + THROTTLE;
+            while !*stop {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                stop =
+                    shared.wake.wait_timeout(stop, left).unwrap_or_else(PoisonError::into_inner).0;
+            }
+        } else {
+            stop =
+                shared.wake.wait_timeout(stop, THROTTLE).unwrap_or_else(PoisonError::into_inner).0;
+        }
+    }
+}
+
+/// The open log file of each phase.
+struct LogFiles {
+    path: PathBuf,
+    files: HashMap<Arc<str>, BufWriter<File>>,
+    flushed: Instant,
+}
+
+impl LogFiles {
+    fn on_action(&mut self, action: &Action) {
+        match action {
+            Action::PhaseLog { name, line, .. } => {
+                if let Some(f) = self.files.get_mut(name) {
+                    let _ = f.write_all(line.as_bytes());
+                    let _ = f.write_all(b"\n");
+                }
+                if self.flushed.elapsed() >= FLUSH_EVERY {
+                    self.flush_all();
+                }
+            }
+            Action::PhaseStart { name, attempt, t } => {
+                let file = if let Some(f) = self.files.remove(name) {
+                    f.into_inner().ok()
+                } else {
+                    let path = log_path(&self.path, name);
+                    OpenOptions::new().create(true).write(true).truncate(true).open(path).ok()
+                };
+                if let Some(file) = file {
+                    let mut w = BufWriter::with_capacity(64 * 1024, file);
+                    let _ = writeln!(w, "=== {name}: attempt {attempt} (at {t:.3}s) ===");
+                    self.files.insert(Arc::clone(name), w);
+                }
+            }
+            Action::PhaseRetry { name, .. }
+            | Action::PhaseComplete { name, .. }
+            | Action::PhaseSkipped { name, .. }
+            | Action::PhaseFailed { name, .. }
+            | Action::PhaseCancelled { name, .. } => {
+                if let Some(f) = self.files.get_mut(name) {
+                    let _ = f.flush();
+                }
+            }
+            Action::PipelineStart { .. }
+            | Action::PipelineComplete { .. }
+            | Action::PipelineFailed { .. }
+            | Action::PipelineCancelled { .. } => self.flush_all(),
+        }
+    }
+
+    fn flush_all(&mut self) {
+        for f in self.files.values_mut() {
+            let _ = f.flush();
+        }
+        self.flushed = Instant::now();
+    }
+}

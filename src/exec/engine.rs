@@ -1,0 +1,689 @@
+//! The executor loop: one thread owns the clock, the schedule and every running attempt,
+//! and turns what its helper threads report into actions.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
+use std::time::{Duration, Instant};
+
+use crate::action::{Action, Stream};
+use crate::artifact::TimelineWriter;
+use crate::clock::{Clock, RealClock, wall_clock_rfc3339};
+use crate::error::Error;
+use crate::exec::event::{AttemptId, Event, EventSink, Exit};
+use crate::exec::func::{self, FuncJob};
+use crate::exec::process::CommandRequest;
+use crate::exec::{CancelToken, RunOptions, Spawner, effective_jobs};
+use crate::outputs;
+use crate::phase::{Handler, OnFail, Phase, retry_delay};
+use crate::pipeline::Pipeline;
+use crate::schedule::{Plan, Slot};
+use crate::state::PipelineState;
+use crate::store::{StateHandle, Store, set_active_pipeline};
+
+/// How many events may wait for the executor: readers block beyond it, which bounds memory
+/// whatever a phase prints.
+const QUEUE: usize = 256;
+/// After a SIGKILL, how long to wait for pipes to close before giving up on them.
+const ABANDON_AFTER: Duration = Duration::from_millis(500);
+/// The longest the loop sleeps without looking at the cancellation token.
+const POLL: Duration = Duration::from_millis(250);
+
+/// Why the executor is killing an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kill {
+    Timeout,
+    Cancel,
+}
+
+/// One attempt in flight.
+#[derive(Debug)]
+struct Live {
+    idx: usize,
+    attempt: u32,
+    pgid: Option<i32>,
+    open_streams: u8,
+    exit: Option<Exit>,
+    returned: Option<Result<serde_json::Value, String>>,
+    is_func: bool,
+    timeout_at: Option<Instant>,
+    drain_until: Option<Instant>,
+    kill_at: Option<Instant>,
+    abandon_at: Option<Instant>,
+    kill: Option<Kill>,
+    output: Option<PathBuf>,
+}
+
+/// A prepared run: the store exists (subscribe to it, hand its state to other threads),
+/// nothing has started. [`execute`](Self::execute) runs it.
+pub struct Run {
+    pipeline: Pipeline,
+    store: Store,
+    names: Vec<Arc<str>>,
+    plan: Plan,
+    jobs: usize,
+    fail_fast: bool,
+    capture: bool,
+    cancel: CancelToken,
+    grace: Duration,
+    drain: Duration,
+    spawner: Arc<dyn Spawner>,
+    writer: Option<TimelineWriter>,
+    scratch: tempfile::TempDir,
+    empty_context: Option<PathBuf>,
+}
+
+impl Run {
+    /// Prepares a run of `pipeline`: builds the store, subscribes the timeline writer (when
+    /// a timeline path is given) and then `options.subscribers`.
+    pub fn new(pipeline: &Pipeline, options: RunOptions) -> Result<Self, Error> {
+        let settings = pipeline.settings();
+        let mut state = PipelineState::new(pipeline);
+        let durations = match options.durations {
+            Some(d) => Some(d),
+            None => options.timeline.as_deref().and_then(crate::artifact::previous_durations),
+        };
+        let plan = Plan::new(pipeline, durations.as_ref());
+        let mut writer = None;
+        if let Some(path) = &options.timeline {
+            state.log_dir = Some(crate::artifact::LOG_DIR.to_owned());
+            writer = Some(TimelineWriter::create(path)?);
+        }
+        let names = state.phases.iter().map(|p| Arc::clone(&p.name)).collect();
+        let mut store = Store::new(state);
+        if let Some(w) = &mut writer {
+            w.attach(&mut store);
+        }
+        for s in options.subscribers {
+            store.subscribe(s);
+        }
+        let scratch = tempfile::Builder::new()
+            .prefix("milo-run-")
+            .tempdir()
+            .map_err(|e| Error::io("creating a scratch folder in", std::env::temp_dir(), e))?;
+        Ok(Self {
+            pipeline: pipeline.clone(),
+            store,
+            names,
+            plan,
+            jobs: effective_jobs(options.jobs.unwrap_or(settings.jobs)),
+            fail_fast: options.fail_fast.unwrap_or(settings.fail_fast),
+            capture: options.capture.unwrap_or(settings.capture_output),
+            cancel: options.cancel,
+            grace: options.grace,
+            drain: options.drain,
+            spawner: options.spawner,
+            writer,
+            scratch,
+            empty_context: None,
+        })
+    }
+
+    /// The store's state, readable from other threads while the run goes on.
+    pub fn handle(&self) -> StateHandle {
+        self.store.handle()
+    }
+
+    /// Adds a subscriber (after the timeline writer and the options' subscribers).
+    pub fn subscribe(&mut self, subscriber: impl FnMut(&Action, &PipelineState) + Send + 'static) {
+        self.store.subscribe(subscriber);
+    }
+
+    /// Runs the pipeline to its end and returns the final state (see [`run`](super::run)).
+    pub fn execute(mut self) -> Result<PipelineState, Error> {
+        let (tx, rx) = mpsc::sync_channel(QUEUE);
+        self.cancel.set_waker(Some(tx.clone()));
+        set_active_pipeline(Some(self.store.handle()));
+        let clock = RealClock::start();
+        let mut engine = Engine::new(&mut self, clock, tx);
+        engine.main_loop(&rx);
+        drop(engine);
+        self.cancel.set_waker(None);
+        set_active_pipeline(None);
+        let result = match self.writer.take() {
+            Some(writer) => writer.finish(&self.store.handle()),
+            None => Ok(()),
+        };
+        let state = self.store.into_state();
+        result.map(|()| state)
+    }
+}
+
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Run")
+            .field("pipeline", &self.pipeline.name())
+            .field("jobs", &self.jobs)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The loop's working state, borrowed from a [`Run`].
+struct Engine<'a> {
+    run: &'a mut Run,
+    clock: RealClock,
+    tx: SyncSender<Event>,
+    slots: Vec<Slot>,
+    attempts: Vec<u32>,
+    results: Vec<Option<serde_json::Value>>,
+    live: HashMap<AttemptId, Live>,
+    retry_at: BTreeMap<usize, Instant>,
+    next_id: u64,
+    stopping: bool,
+    failed: bool,
+    interrupted: u32,
+}
+
+impl<'a> Engine<'a> {
+    fn new(run: &'a mut Run, clock: RealClock, tx: SyncSender<Event>) -> Self {
+        let n = run.names.len();
+        Self {
+            run,
+            clock,
+            tx,
+            slots: vec![Slot::Waiting; n],
+            attempts: vec![0; n],
+            results: vec![None; n],
+            live: HashMap::new(),
+            retry_at: BTreeMap::new(),
+            next_id: 0,
+            stopping: false,
+            failed: false,
+            interrupted: 0,
+        }
+    }
+
+    fn t(&self) -> f64 {
+        self.clock.now()
+    }
+
+    fn dispatch(&mut self, action: Action) {
+        self.run.store.dispatch(action);
+    }
+
+    fn main_loop(&mut self, rx: &Receiver<Event>) {
+        let t = self.t();
+        self.dispatch(Action::PipelineStart { started_at: wall_clock_rfc3339(), t });
+        loop {
+            self.check_cancel();
+            self.start_ready();
+            if self.live.is_empty() && self.retry_at.is_empty() {
+                break;
+            }
+            let now = Instant::now();
+            let wait = self.next_deadline().map_or(POLL, |d| d.saturating_duration_since(now));
+            match rx.recv_timeout(wait.min(POLL)) {
+                Ok(event) => {
+                    self.handle(event);
+                    // Take what is already queued before scheduling again.
+                    for event in rx.try_iter().take(QUEUE) {
+                        self.handle(event);
+                    }
+                }
+                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => {}
+            }
+            self.check_deadlines();
+        }
+        let t = self.t();
+        let end = if self.interrupted > 0 {
+            Action::PipelineCancelled { t }
+        } else if self.failed || self.slots.iter().any(|s| *s != Slot::Done) {
+            Action::PipelineFailed { t }
+        } else {
+            Action::PipelineComplete { t }
+        };
+        self.dispatch(end);
+    }
+
+    fn check_cancel(&mut self) {
+        let times = self.run.cancel.times();
+        if times <= self.interrupted {
+            return;
+        }
+        let first = self.interrupted == 0;
+        self.interrupted = times;
+        if first {
+            self.stopping = true;
+            self.cancel_all();
+        }
+        if times >= 2 {
+            self.kill_all_now();
+        }
+    }
+
+    fn start_ready(&mut self) {
+        let now = Instant::now();
+        let due: Vec<usize> =
+            self.retry_at.iter().filter(|(_, at)| **at <= now).map(|(i, _)| *i).collect();
+        for idx in due {
+            self.retry_at.remove(&idx);
+            self.start_attempt(idx);
+        }
+        if self.stopping {
+            return;
+        }
+        // Starting a phase can finish it at once (a spawn failure): schedule until stable.
+        loop {
+            let next = self.run.plan.next(&self.slots, self.run.jobs);
+            if next.is_empty() {
+                return;
+            }
+            for idx in next {
+                self.slots[idx] = Slot::Active;
+                self.start_attempt(idx);
+            }
+            if self.stopping {
+                return;
+            }
+        }
+    }
+
+    fn phase(&self, idx: usize) -> &Phase {
+        &self.run.pipeline.phases()[idx]
+    }
+
+    fn start_attempt(&mut self, idx: usize) {
+        self.attempts[idx] += 1;
+        let attempt = self.attempts[idx];
+        let id = AttemptId(self.next_id);
+        self.next_id += 1;
+        let t = self.t();
+        let name = Arc::clone(&self.run.names[idx]);
+        self.dispatch(Action::PhaseStart { name, attempt, t });
+        let sink = EventSink { id, tx: self.tx.clone() };
+        let phase = self.phase(idx).clone();
+        let timeout_at = phase.timeout.map(|d| Instant::now() + d);
+        let mut live = Live {
+            idx,
+            attempt,
+            pgid: None,
+            open_streams: 0,
+            exit: None,
+            returned: None,
+            is_func: false,
+            timeout_at,
+            drain_until: None,
+            kill_at: None,
+            abandon_at: None,
+            kill: None,
+            output: None,
+        };
+        let started = match &phase.handler {
+            Handler::Func(f) => {
+                live.is_func = true;
+                let job = FuncJob {
+                    f: Arc::clone(f),
+                    pipeline: self.run.pipeline.name().to_owned(),
+                    phase: phase.name.clone(),
+                    attempt,
+                    results: self.dependency_results(idx),
+                    capture: self.run.capture,
+                };
+                func::spawn(job, sink).map_err(|e| format!("failed to start a thread: {e}"))
+            }
+            Handler::Shell(_) | Handler::Args(_) => {
+                self.start_command(&phase, idx, attempt, &sink).map(|(pgid, output)| {
+                    live.pgid = pgid;
+                    live.output = Some(output);
+                    live.open_streams = if self.run.capture { 2 } else { 0 };
+                })
+            }
+        };
+        match started {
+            Ok(()) => {
+                self.live.insert(id, live);
+            }
+            Err(error) => self.attempt_failed(idx, attempt, error, None),
+        }
+    }
+
+    /// Every direct dependency's result (`None` for a skipped one).
+    fn dependency_results(&self, idx: usize) -> BTreeMap<String, Option<serde_json::Value>> {
+        self.run
+            .pipeline
+            .graph()
+            .deps(idx)
+            .iter()
+            .map(|&d| (self.run.names[d].to_string(), self.results[d].clone()))
+            .collect()
+    }
+
+    fn start_command(
+        &mut self,
+        phase: &Phase,
+        idx: usize,
+        attempt: u32,
+        sink: &EventSink,
+    ) -> Result<(Option<i32>, PathBuf), String> {
+        let context = self.context_file(idx)?;
+        let settings = self.run.pipeline.settings();
+        let base = match &settings.dir {
+            Some(dir) => dir.clone(),
+            None => std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+        };
+        let cwd = phase.cwd.as_ref().map_or_else(|| base.clone(), |c| base.join(c));
+        if !cwd.is_dir() {
+            return Err(format!("working directory not found: {}", cwd.display()));
+        }
+        let output = self.run.scratch.path().join(format!("{idx}.{attempt}.output"));
+        std::fs::File::create(&output)
+            .map_err(|e| format!("cannot create {}: {e}", output.display()))?;
+        let mut env: Vec<(String, String)> =
+            settings.env.iter().chain(&phase.env).map(|(k, v)| (k.clone(), v.clone())).collect();
+        env.push(("MILO_PIPELINE".into(), self.run.pipeline.name().to_owned()));
+        env.push(("MILO_PHASE".into(), phase.name.clone()));
+        env.push(("MILO_ATTEMPT".into(), attempt.to_string()));
+        env.push(("MILO_OUTPUT".into(), output.display().to_string()));
+        env.push(("MILO_CONTEXT".into(), context.display().to_string()));
+        let (program, args) = match &phase.handler {
+            Handler::Shell(line) => shell(line),
+            Handler::Args(argv) => match argv.split_first() {
+                Some((p, rest)) => (p.clone(), rest.to_vec()),
+                None => return Err("empty command".into()),
+            },
+            Handler::Func(_) => return Err("not a command".into()),
+        };
+        let request = CommandRequest { program, args, cwd, env, capture: self.run.capture };
+        match self.run.spawner.spawn(&request, sink) {
+            Ok(started) => Ok((started.pgid, output)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(format!("command not found: {}", request.program))
+            }
+            Err(e) => Err(format!("failed to start `{}`: {e}", request.program)),
+        }
+    }
+
+    /// The `$MILO_CONTEXT` file for phase `idx` (one shared file for phases without deps).
+    fn context_file(&mut self, idx: usize) -> Result<PathBuf, String> {
+        let deps = self.run.pipeline.graph().deps(idx);
+        if let (true, Some(p)) = (deps.is_empty(), &self.run.empty_context) {
+            return Ok(p.clone());
+        }
+        let text = outputs::context_json(
+            deps.iter().map(|&d| (&*self.run.names[d], self.results[d].as_ref())),
+        );
+        let path = if deps.is_empty() {
+            self.run.scratch.path().join("empty.context.json")
+        } else {
+            self.run.scratch.path().join(format!("{idx}.context.json"))
+        };
+        std::fs::write(&path, text + "\n")
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        if deps.is_empty() {
+            self.run.empty_context = Some(path.clone());
+        }
+        Ok(path)
+    }
+
+    fn handle(&mut self, event: Event) {
+        match event {
+            Event::Lines { id, stream, lines } => self.lines(id, stream, lines),
+            Event::Closed { id, .. } => {
+                if let Some(live) = self.live.get_mut(&id) {
+                    live.open_streams = live.open_streams.saturating_sub(1);
+                    self.maybe_finish(id);
+                }
+            }
+            Event::Exited { id, exit } => {
+                if let Some(live) = self.live.get_mut(&id) {
+                    live.exit = Some(exit);
+                    if live.open_streams > 0 && live.drain_until.is_none() {
+                        live.drain_until = Some(Instant::now() + self.run.drain);
+                    }
+                    self.maybe_finish(id);
+                }
+            }
+            Event::Returned { id, result } => {
+                if let Some(live) = self.live.get_mut(&id) {
+                    live.returned = Some(result);
+                    self.maybe_finish(id);
+                }
+            }
+            Event::Wake => {}
+        }
+    }
+
+    fn lines(&mut self, id: AttemptId, stream: Stream, lines: Vec<Arc<str>>) {
+        let Some(live) = self.live.get(&id) else { return };
+        let name = &self.run.names[live.idx];
+        let t = self.clock.now();
+        for line in lines {
+            self.run.store.dispatch(Action::PhaseLog { name: Arc::clone(name), line, stream, t });
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        let live = self.live.values().flat_map(|l| {
+            [l.timeout_at.filter(|_| l.kill.is_none()), l.drain_until, l.kill_at, l.abandon_at]
+        });
+        live.flatten().chain(self.retry_at.values().copied()).min()
+    }
+
+    fn check_deadlines(&mut self) {
+        let now = Instant::now();
+        let ids: Vec<AttemptId> = self.live.keys().copied().collect();
+        for id in ids {
+            let Some(live) = self.live.get_mut(&id) else { continue };
+            if live.kill.is_none() && live.timeout_at.is_some_and(|t| t <= now) {
+                live.kill = Some(Kill::Timeout);
+                if live.is_func {
+                    self.finish(id);
+                    continue;
+                }
+                kill_group(live.pgid);
+                live.abandon_at = Some(now + ABANDON_AFTER.max(self.run.drain));
+            }
+            if live.kill_at.is_some_and(|t| t <= now) {
+                live.kill_at = None;
+                kill_group(live.pgid);
+                live.abandon_at = Some(now + ABANDON_AFTER);
+            }
+            if live.drain_until.is_some_and(|t| t <= now) {
+                // The direct child is gone but something still holds its pipes.
+                live.drain_until = None;
+                kill_group(live.pgid);
+                live.abandon_at = Some(now + ABANDON_AFTER);
+            }
+            if live.abandon_at.is_some_and(|t| t <= now) {
+                live.abandon_at = None;
+                if live.exit.is_some() || live.is_func {
+                    live.open_streams = 0;
+                } else {
+                    live.exit = Some(Exit::Lost("the process did not exit after SIGKILL".into()));
+                    live.open_streams = 0;
+                }
+                self.maybe_finish(id);
+            }
+        }
+    }
+
+    fn maybe_finish(&mut self, id: AttemptId) {
+        let Some(live) = self.live.get(&id) else { return };
+        let ready = if live.is_func {
+            live.returned.is_some()
+        } else {
+            live.exit.is_some() && live.open_streams == 0
+        };
+        if ready {
+            self.finish(id);
+        }
+    }
+
+    /// The attempt is over: clean its group up, then apply the outcome.
+    fn finish(&mut self, id: AttemptId) {
+        let Some(live) = self.live.remove(&id) else { return };
+        kill_group(live.pgid);
+        let (idx, attempt) = (live.idx, live.attempt);
+        if live.kill == Some(Kill::Cancel) {
+            self.cancelled(idx);
+            return;
+        }
+        if live.kill == Some(Kill::Timeout) {
+            let limit = self.phase(idx).timeout.unwrap_or_default();
+            let error = format!("timed out after {}", humantime::format_duration(limit));
+            self.attempt_failed(idx, attempt, error, None);
+            return;
+        }
+        if live.is_func {
+            match live.returned {
+                Some(Ok(value)) => self.completed(idx, value),
+                Some(Err(error)) => self.attempt_failed(idx, attempt, error, None),
+                None => self.attempt_failed(idx, attempt, "no result".into(), None),
+            }
+            return;
+        }
+        match live.exit {
+            Some(Exit::Code(0)) => {
+                let outputs = live
+                    .output
+                    .as_deref()
+                    .and_then(|p| std::fs::read(p).ok())
+                    .map(|b| outputs::parse(&String::from_utf8_lossy(&b)))
+                    .unwrap_or_default();
+                self.completed(idx, outputs::command_result(0, &outputs));
+            }
+            Some(Exit::Code(code)) => {
+                let error = if code == 127 && matches!(self.phase(idx).handler, Handler::Shell(_)) {
+                    "exit code 127 (command not found)".to_owned()
+                } else {
+                    format!("exit code {code}")
+                };
+                self.attempt_failed(idx, attempt, error, Some(code));
+            }
+            Some(Exit::Signal(sig)) => {
+                self.attempt_failed(idx, attempt, format!("killed by signal {sig}"), None);
+            }
+            Some(Exit::Lost(why)) => self.attempt_failed(idx, attempt, why, None),
+            None => self.attempt_failed(idx, attempt, "the process vanished".into(), None),
+        }
+    }
+
+    fn completed(&mut self, idx: usize, result: serde_json::Value) {
+        self.results[idx] = Some(result.clone());
+        self.slots[idx] = Slot::Done;
+        let (name, t) = (Arc::clone(&self.run.names[idx]), self.t());
+        self.dispatch(Action::PhaseComplete { name, result, t });
+    }
+
+    fn cancelled(&mut self, idx: usize) {
+        self.slots[idx] = Slot::Dead;
+        let (name, t) = (Arc::clone(&self.run.names[idx]), self.t());
+        self.dispatch(Action::PhaseCancelled { name, t });
+    }
+
+    /// Applies the policy to a failed attempt: retry, skip, or stop.
+    fn attempt_failed(&mut self, idx: usize, attempt: u32, error: String, exit_code: Option<i32>) {
+        let name = Arc::clone(&self.run.names[idx]);
+        let policy = self.phase(idx).policy;
+        let max = policy.max_attempts();
+        let t = self.t();
+        if self.interrupted > 0 {
+            self.cancelled(idx);
+            return;
+        }
+        if attempt < max {
+            let delay = retry_delay(&policy, attempt);
+            self.retry_at.insert(idx, Instant::now() + delay);
+            let delay = delay.as_secs_f64();
+            self.dispatch(Action::PhaseRetry { name, attempt, error, exit_code, delay, t });
+            return;
+        }
+        let error = if max > 1 {
+            format!("retries exhausted after {attempt} attempts: {error}")
+        } else {
+            error
+        };
+        if policy.on_fail == OnFail::Skip {
+            self.results[idx] = None;
+            self.slots[idx] = Slot::Done;
+            self.dispatch(Action::PhaseSkipped { name, error, exit_code, t });
+            return;
+        }
+        self.slots[idx] = Slot::Dead;
+        self.failed = true;
+        self.stopping = true;
+        self.dispatch(Action::PhaseFailed { name, error, exit_code, t });
+        if self.run.fail_fast {
+            self.cancel_all();
+        }
+    }
+
+    /// Cancels every attempt in flight: TERM now, KILL after the grace period; phases
+    /// waiting to retry are cancelled at once.
+    fn cancel_all(&mut self) {
+        let waiting: Vec<usize> = std::mem::take(&mut self.retry_at).into_keys().collect();
+        for idx in waiting {
+            self.cancelled(idx);
+        }
+        let now = Instant::now();
+        let mut funcs = Vec::new();
+        for (id, live) in &mut self.live {
+            if live.kill == Some(Kill::Cancel) {
+                continue;
+            }
+            live.kill = Some(Kill::Cancel);
+            if live.is_func {
+                funcs.push(*id);
+                continue;
+            }
+            term_group(live.pgid);
+            live.kill_at = Some(now + self.run.grace);
+            if live.exit.is_some() {
+                // Only pipes are left: the group gets the same treatment.
+                live.drain_until = None;
+            }
+        }
+        // A closure cannot be stopped from outside: it is left to finish on its own.
+        for id in funcs {
+            self.finish(id);
+        }
+    }
+
+    fn kill_all_now(&mut self) {
+        let now = Instant::now();
+        for live in self.live.values_mut() {
+            kill_group(live.pgid);
+            live.kill_at = None;
+            live.abandon_at = Some(now + ABANDON_AFTER);
+        }
+    }
+}
+
+impl Drop for Engine<'_> {
+    fn drop(&mut self) {
+        // Whatever happened, no phase's processes outlive the run.
+        for live in self.live.values() {
+            kill_group(live.pgid);
+        }
+    }
+}
+
+/// The platform shell and its arguments for a command line.
+fn shell(line: &str) -> (String, Vec<String>) {
+    if cfg!(windows) {
+        ("cmd".into(), vec!["/C".into(), line.into()])
+    } else {
+        ("sh".into(), vec!["-c".into(), line.into()])
+    }
+}
+
+#[cfg(unix)]
+fn kill_group(pgid: Option<i32>) {
+    if let Some(pgid) = pgid {
+        crate::exec::process::signal_group(pgid, nix::sys::signal::Signal::SIGKILL);
+    }
+}
+
+#[cfg(unix)]
+fn term_group(pgid: Option<i32>) {
+    if let Some(pgid) = pgid {
+        crate::exec::process::signal_group(pgid, nix::sys::signal::Signal::SIGTERM);
+    }
+}
+
+#[cfg(not(unix))]
+fn kill_group(_pgid: Option<i32>) {}
+
+#[cfg(not(unix))]
+fn term_group(_pgid: Option<i32>) {}

@@ -1,0 +1,100 @@
+//! What the threads around the executor tell it: lines, closed pipes, exits, closure results.
+
+use std::sync::Arc;
+use std::sync::mpsc::{SyncSender, TrySendError};
+
+use crate::action::Stream;
+
+/// Identifies one attempt of one phase; events from an attempt the executor has given up on
+/// (an abandoned closure, a pipe held past its drain) are recognised and dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AttemptId(pub u64);
+
+/// How a process ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Exit {
+    /// It exited with this code.
+    Code(i32),
+    /// It was killed by this signal.
+    Signal(i32),
+    /// Waiting for it failed.
+    Lost(String),
+}
+
+/// A message to the executor thread.
+#[derive(Debug)]
+pub enum Event {
+    /// Complete lines from one stream, in order.
+    Lines {
+        /// The attempt.
+        id: AttemptId,
+        /// Which stream.
+        stream: Stream,
+        /// The lines, decoded.
+        lines: Vec<Arc<str>>,
+    },
+    /// A stream reached its end (every line of it was sent before).
+    Closed {
+        /// The attempt.
+        id: AttemptId,
+        /// Which stream.
+        stream: Stream,
+    },
+    /// The direct child exited.
+    Exited {
+        /// The attempt.
+        id: AttemptId,
+        /// How.
+        exit: Exit,
+    },
+    /// A closure handler returned (its writers are already flushed).
+    Returned {
+        /// The attempt.
+        id: AttemptId,
+        /// Its value, or the error / panic message.
+        result: Result<serde_json::Value, String>,
+    },
+    /// Nothing happened, but look at the cancellation token.
+    Wake,
+}
+
+/// Where an attempt's threads send their events.
+#[derive(Debug, Clone)]
+pub struct EventSink {
+    pub(crate) id: AttemptId,
+    pub(crate) tx: SyncSender<Event>,
+}
+
+impl EventSink {
+    /// The attempt this sink reports for.
+    pub fn id(&self) -> AttemptId {
+        self.id
+    }
+
+    /// Sends lines; `false` when the executor is gone.
+    pub fn lines(&self, stream: Stream, lines: Vec<Arc<str>>) -> bool {
+        lines.is_empty() || self.tx.send(Event::Lines { id: self.id, stream, lines }).is_ok()
+    }
+
+    /// Reports the end of a stream.
+    pub fn closed(&self, stream: Stream) {
+        let _ = self.tx.send(Event::Closed { id: self.id, stream });
+    }
+
+    /// Reports the direct child's exit.
+    pub fn exited(&self, exit: Exit) {
+        let _ = self.tx.send(Event::Exited { id: self.id, exit });
+    }
+
+    /// Reports a closure's result.
+    pub fn returned(&self, result: Result<serde_json::Value, String>) {
+        let _ = self.tx.send(Event::Returned { id: self.id, result });
+    }
+}
+
+/// Wakes the executor without blocking (a full queue wakes it anyway).
+pub(crate) fn wake(tx: &SyncSender<Event>) {
+    match tx.try_send(Event::Wake) {
+        Ok(()) | Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {}
+    }
+}

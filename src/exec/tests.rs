@@ -1,0 +1,236 @@
+//! Engine tests over real processes, built with the library builder.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use super::*;
+use crate::phase::{Phase, PhasePolicy};
+use crate::state::{PhaseStatus, PipelineStatus};
+use crate::timeline::Timeline;
+
+fn quick() -> RunOptions {
+    RunOptions {
+        grace: Duration::from_millis(500),
+        drain: Duration::from_millis(200),
+        ..RunOptions::default()
+    }
+}
+
+fn run_ok(p: &Pipeline) -> PipelineState {
+    run(p, quick()).expect("run")
+}
+
+fn status(s: &PipelineState, name: &str) -> PhaseStatus {
+    s.phase(name).expect("phase").status
+}
+
+fn lines(s: &PipelineState, name: &str) -> Vec<String> {
+    s.phase(name).expect("phase").logs.lines().iter().map(|l| l.line.to_string()).collect()
+}
+
+#[test]
+fn linear_success_with_outputs_and_context() {
+    let p = Pipeline::new("ci")
+        .phase(Phase::cmd("a", "echo hi; echo version=1.2 >> \"$MILO_OUTPUT\""))
+        .phase(
+            Phase::cmd(
+                "b",
+                "cat \"$MILO_CONTEXT\"; echo \"$MILO_PIPELINE/$MILO_PHASE/$MILO_ATTEMPT\"",
+            )
+            .depends_on(["a"]),
+        )
+        .build()
+        .expect("valid");
+    let s = run_ok(&p);
+    assert_eq!(s.status, PipelineStatus::Completed);
+    assert_eq!(lines(&s, "a"), ["hi"]);
+    let b = lines(&s, "b");
+    let ctx: serde_json::Value = serde_json::from_str(&b[0]).expect("json");
+    assert_eq!(ctx, json!({"a": {"exit_code": 0, "outputs": {"version": "1.2"}}}));
+    assert_eq!(b[1], "ci/b/1");
+}
+
+#[test]
+fn stop_fails_and_dependents_stay_pending() {
+    let p = Pipeline::new("ci")
+        .phase(Phase::cmd("a", "exit 3"))
+        .phase(Phase::cmd("b", "true").depends_on(["a"]))
+        .build()
+        .expect("valid");
+    let s = run_ok(&p);
+    assert_eq!(s.status, PipelineStatus::Failed);
+    assert_eq!(s.phase("a").expect("a").error.as_deref(), Some("exit code 3"));
+    assert_eq!(status(&s, "b"), PhaseStatus::Pending);
+}
+
+#[test]
+fn skip_gives_dependents_null() {
+    let p = Pipeline::new("ci")
+        .phase(Phase::cmd("a", "exit 1").policy(PhasePolicy::skip()))
+        .phase(Phase::cmd("b", "cat \"$MILO_CONTEXT\"").depends_on(["a"]))
+        .build()
+        .expect("valid");
+    let s = run_ok(&p);
+    assert_eq!(s.status, PipelineStatus::Completed);
+    assert_eq!(status(&s, "a"), PhaseStatus::Skipped);
+    assert_eq!(lines(&s, "b"), [r#"{"a":null}"#]);
+}
+
+#[test]
+fn retry_succeeds_on_second_attempt() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let marker = dir.path().join("m");
+    let cmd =
+        format!("if [ -e '{0}' ]; then echo ok; else touch '{0}'; exit 1; fi", marker.display());
+    let p = Pipeline::new("ci")
+        .phase(Phase::cmd("flaky", cmd).policy(PhasePolicy::retry(2, Duration::from_millis(50))))
+        .build()
+        .expect("valid");
+    let s = run_ok(&p);
+    let f = s.phase("flaky").expect("flaky");
+    assert_eq!(f.status, PhaseStatus::Completed);
+    assert_eq!(f.attempts.len(), 2);
+    assert_eq!(f.attempts[0].error.as_deref(), Some("exit code 1"));
+}
+
+#[test]
+fn retries_exhausted_names_the_count() {
+    let p = Pipeline::new("ci")
+        .phase(Phase::cmd("f", "exit 2").policy(PhasePolicy::retry(2, Duration::from_millis(10))))
+        .build()
+        .expect("valid");
+    let s = run_ok(&p);
+    let f = s.phase("f").expect("f");
+    assert_eq!(f.error.as_deref(), Some("retries exhausted after 3 attempts: exit code 2"));
+    assert_eq!(f.attempts.len(), 3);
+}
+
+#[test]
+fn outcomes_are_distinct() {
+    let p = Pipeline::new("ci")
+        .phase(
+            Phase::args("missing", ["definitely-not-a-command-milo"])
+                .parallel(true)
+                .policy(PhasePolicy::skip()),
+        )
+        .phase(Phase::cmd("sig", "kill -9 $$").parallel(true).policy(PhasePolicy::skip()))
+        .phase(
+            Phase::cmd("slow", "sleep 5")
+                .parallel(true)
+                .timeout(Duration::from_millis(200))
+                .policy(PhasePolicy::skip()),
+        )
+        .build()
+        .expect("valid");
+    let s = run_ok(&p);
+    let err = |n: &str| s.phase(n).expect(n).error.clone().unwrap_or_default();
+    assert_eq!(err("missing"), "command not found: definitely-not-a-command-milo");
+    assert_eq!(err("sig"), "killed by signal 9");
+    assert_eq!(err("slow"), "timed out after 200ms");
+}
+
+#[test]
+fn grandchild_holding_the_pipe_does_not_hang() {
+    let p = Pipeline::new("ci")
+        .phase(Phase::cmd("bg", "sleep 30 & echo started"))
+        .build()
+        .expect("valid");
+    let t = Instant::now();
+    let s = run_ok(&p);
+    assert!(t.elapsed() < Duration::from_secs(10), "took {:?}", t.elapsed());
+    assert_eq!(status(&s, "bg"), PhaseStatus::Completed);
+    assert_eq!(lines(&s, "bg"), ["started"]);
+}
+
+#[test]
+fn closures_capture_lines_and_panics_fail() {
+    let p = Pipeline::new("lib")
+        .phase(Phase::func("gen", |ctx| {
+            writeln!(ctx.stdout(), "one")?;
+            write!(ctx.stderr(), "two")?;
+            Ok::<_, std::io::Error>(json!({"n": 1}))
+        }))
+        .phase(
+            Phase::func("boom", |_ctx| -> Result<serde_json::Value, std::io::Error> {
+                panic!("kaput")
+            })
+            .depends_on(["gen"]),
+        )
+        .build()
+        .expect("valid");
+    let s = run_ok(&p);
+    assert_eq!(lines(&s, "gen"), ["one", "two"]);
+    assert_eq!(s.phase("gen").expect("gen").result, Some(json!({"n": 1})));
+    assert_eq!(s.phase("boom").expect("boom").error.as_deref(), Some("panicked: kaput"));
+}
+
+#[test]
+fn cancel_token_cancels_running_phases() {
+    let p = Pipeline::new("ci").phase(Phase::cmd("sleepy", "sleep 30")).build().expect("valid");
+    let options = quick();
+    let token = options.cancel.clone();
+    let t = Instant::now();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        token.cancel();
+    });
+    let s = run(&p, options).expect("run");
+    assert!(t.elapsed() < Duration::from_secs(10));
+    assert_eq!(s.status, PipelineStatus::Cancelled);
+    assert_eq!(status(&s, "sleepy"), PhaseStatus::Cancelled);
+}
+
+#[test]
+fn fail_fast_cancels_siblings() {
+    let p = Pipeline::new("ci")
+        .phase(Phase::cmd("sleepy", "sleep 30").parallel(true))
+        .phase(Phase::cmd("bad", "sleep 0.2; exit 1").parallel(true))
+        .fail_fast(true)
+        .jobs(2)
+        .build()
+        .expect("valid");
+    let t = Instant::now();
+    let s = run_ok(&p);
+    assert!(t.elapsed() < Duration::from_secs(10));
+    assert_eq!(s.status, PipelineStatus::Failed);
+    assert_eq!(status(&s, "sleepy"), PhaseStatus::Cancelled);
+    assert_eq!(status(&s, "bad"), PhaseStatus::Failed);
+}
+
+#[test]
+fn timeline_and_full_log_are_written() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("t/timeline.json");
+    let p = Pipeline::new("ci")
+        .phase(Phase::cmd("many", "seq 1 500; echo err >&2").max_logs(10))
+        .build()
+        .expect("valid");
+    let options = RunOptions { timeline: Some(path.clone()), ..quick() };
+    let s = run(&p, options).expect("run");
+    assert_eq!(s.status, PipelineStatus::Completed);
+    let t: Timeline =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
+    let many = &t.phases[0];
+    assert_eq!((many.log_count, many.lines_total), (10, 501));
+    assert_eq!(many.log_file.as_deref(), Some("logs/many.log"));
+    let log = std::fs::read_to_string(dir.path().join("t/logs/many.log")).expect("log");
+    assert!(log.starts_with("=== many: attempt 1"));
+    assert_eq!(log.lines().count(), 502);
+}
+
+#[test]
+fn subscribers_see_every_line() {
+    let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let c = Arc::clone(&count);
+    let p = Pipeline::new("ci").phase(Phase::cmd("many", "seq 1 1000")).build().expect("valid");
+    let mut options = quick();
+    options.subscribers.push(Box::new(move |a, _| {
+        if matches!(a, crate::Action::PhaseLog { .. }) {
+            c.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }));
+    run(&p, options).expect("run");
+    assert_eq!(count.load(std::sync::atomic::Ordering::Relaxed), 1000);
+}

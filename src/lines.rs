@@ -1,0 +1,194 @@
+//! Bytes → lines: `\n`, `\r\n` and a lone `\r` end a line; lines over 64 KiB are split.
+//!
+//! The splitter is fed whatever a pipe read returns, so a terminator can straddle two
+//! chunks (`\r` at the end of one, `\n` at the start of the next): it remembers that.
+
+/// The longest line kept whole; longer ones are split into pieces of at most this many bytes.
+pub const MAX_LINE: usize = 64 * 1024;
+
+/// Splits a byte stream into lines, holding back at most [`MAX_LINE`] bytes.
+#[derive(Debug, Default)]
+pub struct LineSplitter {
+    buf: Vec<u8>,
+    after_cr: bool,
+}
+
+impl LineSplitter {
+    /// An empty splitter.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Feeds `data`, calling `emit` with each complete line (without its terminator).
+    pub fn push(&mut self, mut data: &[u8], mut emit: impl FnMut(&[u8])) {
+        if self.after_cr {
+            self.after_cr = false;
+            if let Some(rest) = data.strip_prefix(b"\n") {
+                data = rest;
+            }
+        }
+        while let Some(pos) = memchr::memchr2(b'\n', b'\r', data) {
+            if self.buf.is_empty() {
+                emit_split(&data[..pos], &mut emit);
+            } else {
+                self.buf.extend_from_slice(&data[..pos]);
+                emit_split(&self.buf, &mut emit);
+                self.buf.clear();
+            }
+            let mut next = pos + 1;
+            if data[pos] == b'\r' {
+                match data.get(next) {
+                    Some(b'\n') => next += 1,
+                    Some(_) => {}
+                    None => self.after_cr = true,
+                }
+            }
+            data = &data[next..];
+        }
+        if data.is_empty() {
+            return;
+        }
+        self.buf.extend_from_slice(data);
+        // Keep at most MAX_LINE bytes pending: a line that never ends must not grow memory.
+        while self.buf.len() > MAX_LINE {
+            let cut = char_boundary(&self.buf, MAX_LINE);
+            emit(&self.buf[..cut]);
+            self.buf.drain(..cut);
+        }
+    }
+
+    /// Ends the stream: emits a last line that had no terminator.
+    pub fn finish(&mut self, mut emit: impl FnMut(&[u8])) {
+        self.after_cr = false;
+        if !self.buf.is_empty() {
+            emit_split(&self.buf, &mut emit);
+            self.buf.clear();
+        }
+    }
+}
+
+/// Emits `line`, in pieces of at most [`MAX_LINE`] bytes cut at UTF-8 boundaries.
+fn emit_split(mut line: &[u8], emit: &mut impl FnMut(&[u8])) {
+    while line.len() > MAX_LINE {
+        let cut = char_boundary(line, MAX_LINE);
+        emit(&line[..cut]);
+        line = &line[cut..];
+    }
+    emit(line);
+}
+
+/// The largest cut ≤ `max` that does not split a UTF-8 sequence (or `max` if the bytes are
+/// not UTF-8 there anyway).
+fn char_boundary(bytes: &[u8], max: usize) -> usize {
+    let mut cut = max;
+    while cut > max.saturating_sub(3) && cut > 0 && bytes.get(cut).is_some_and(|b| b & 0xC0 == 0x80)
+    {
+        cut -= 1;
+    }
+    if bytes.get(cut).is_some_and(|b| b & 0xC0 == 0x80) || cut == 0 { max } else { cut }
+}
+
+/// Lossy UTF-8: invalid sequences become U+FFFD, never dropped.
+pub fn decode(line: &[u8]) -> std::sync::Arc<str> {
+    match String::from_utf8_lossy(line) {
+        std::borrow::Cow::Borrowed(s) => std::sync::Arc::from(s),
+        std::borrow::Cow::Owned(s) => std::sync::Arc::from(s),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn split_chunks(chunks: &[&[u8]]) -> Vec<Vec<u8>> {
+        let mut s = LineSplitter::new();
+        let mut out = Vec::new();
+        for c in chunks {
+            s.push(c, |l| out.push(l.to_vec()));
+        }
+        s.finish(|l| out.push(l.to_vec()));
+        out
+    }
+
+    fn strs(lines: &[Vec<u8>]) -> Vec<String> {
+        lines.iter().map(|l| String::from_utf8_lossy(l).into_owned()).collect()
+    }
+
+    #[test]
+    fn terminators() {
+        let got = split_chunks(&[b"a\nb\r\nc\rd"]);
+        assert_eq!(strs(&got), ["a", "b", "c", "d"]);
+    }
+
+    #[test]
+    fn crlf_split_across_chunks_is_one_terminator() {
+        let got = split_chunks(&[b"a\r", b"\nb\n"]);
+        assert_eq!(strs(&got), ["a", "b"]);
+    }
+
+    #[test]
+    fn lone_cr_at_chunk_end_then_text() {
+        let got = split_chunks(&[b"50%\r", b"100%\n"]);
+        assert_eq!(strs(&got), ["50%", "100%"]);
+    }
+
+    #[test]
+    fn empty_lines_are_kept() {
+        let got = split_chunks(&[b"\n\nx\n"]);
+        assert_eq!(strs(&got), ["", "", "x"]);
+    }
+
+    #[test]
+    fn partial_line_joined_across_chunks() {
+        let got = split_chunks(&[b"hel", b"lo\nwor", b"ld"]);
+        assert_eq!(strs(&got), ["hello", "world"]);
+    }
+
+    #[test]
+    fn long_line_is_split_at_64k() {
+        let data = vec![b'x'; MAX_LINE * 2 + 10];
+        let got = split_chunks(&[&data[..1000], &data[1000..]]);
+        let lens: Vec<usize> = got.iter().map(Vec::len).collect();
+        assert_eq!(lens, [MAX_LINE, MAX_LINE, 10]);
+    }
+
+    #[test]
+    fn exactly_64k_then_newline_is_one_line() {
+        let mut data = vec![b'y'; MAX_LINE];
+        data.push(b'\n');
+        let got = split_chunks(&[&data]);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].len(), MAX_LINE);
+    }
+
+    #[test]
+    fn split_respects_utf8_boundaries() {
+        let text = "é".repeat(MAX_LINE); // 2 bytes each
+        let got = split_chunks(&[text.as_bytes()]);
+        assert!(got.iter().all(|l| std::str::from_utf8(l).is_ok()));
+        assert_eq!(got.concat(), text.as_bytes());
+    }
+
+    #[test]
+    fn invalid_utf8_is_replaced_not_dropped() {
+        assert_eq!(&*decode(b"a\xffb"), "a\u{fffd}b");
+    }
+
+    proptest! {
+        #[test]
+        fn chunking_never_changes_the_lines(data in proptest::collection::vec(
+            prop_oneof![Just(b'a'), Just(b'\n'), Just(b'\r'), Just(0xC3u8), Just(0xA9u8)], 0..300),
+            cuts in proptest::collection::vec(0usize..300, 0..8)) {
+            let whole = split_chunks(&[&data]);
+            let mut points: Vec<usize> = cuts.into_iter().map(|c| c.min(data.len())).collect();
+            points.sort_unstable();
+            let mut chunks: Vec<&[u8]> = Vec::new();
+            let mut last = 0;
+            for p in points { chunks.push(&data[last..p]); last = p; }
+            chunks.push(&data[last..]);
+            prop_assert_eq!(split_chunks(&chunks), whole);
+        }
+    }
+}

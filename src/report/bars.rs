@@ -1,0 +1,1 @@
+//! Terminal progress: indicatif bars (filled in below).
