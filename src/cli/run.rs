@@ -1,9 +1,170 @@
-//! `cargo milo run`: load, plan, execute, report.
+//! `cargo milo run`: load, select targets, plan or execute, report, exit code.
 
-use super::{GlobalArgs, RunArgs};
-use crate::error::Error;
+use std::fmt::Write as _;
+use std::io::IsTerminal;
 
-/// Runs the pipeline. Placeholder until the executor lands (issue 3).
-pub fn execute(_global: &GlobalArgs, _args: &RunArgs) -> Result<u8, Error> {
-    Err(Error::usage("`run` is not implemented yet", "use `cargo milo check` for now"))
+use super::load::{current_dir, load, print};
+use super::{GlobalArgs, ProgressChoice, RunArgs};
+use crate::error::{EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, Error};
+use crate::exec::{self, CancelToken, RunOptions, effective_jobs};
+use crate::pipeline::Pipeline;
+use crate::report::{self, plain::PlainReporter};
+use crate::state::{PipelineState, PipelineStatus};
+
+/// Runs the pipeline (or prints its plan with `--dry-run`).
+pub fn execute(global: &GlobalArgs, args: &RunArgs) -> Result<u8, Error> {
+    let loaded = load(global)?;
+    let mut pipeline = loaded.pipeline.select(&args.targets).map_err(unknown_targets)?;
+    if let Some(jobs) = args.jobs {
+        pipeline.settings_mut().jobs = jobs;
+    }
+    if args.fail_fast {
+        pipeline.settings_mut().fail_fast = true;
+    } else if args.no_fail_fast {
+        pipeline.settings_mut().fail_fast = false;
+    }
+    if args.no_capture {
+        pipeline.settings_mut().capture_output = false;
+    }
+    if args.dry_run {
+        print(&plan(&pipeline));
+        return Ok(EXIT_OK);
+    }
+    if args.tui {
+        return Err(Error::usage(
+            "`run --tui` is not available in this build yet",
+            "run without `--tui`, then open the result with `cargo milo view`",
+        ));
+    }
+    let timeline = match &args.timeline {
+        Some(p) if p.is_relative() => current_dir()?.join(p),
+        Some(p) => p.clone(),
+        None => loaded.timeline,
+    };
+    let log_dir = timeline.parent().map(|d| d.join(crate::artifact::LOG_DIR));
+    let cancel = CancelToken::new();
+    #[cfg(unix)]
+    let _signals = exec::signals::cancel_on_signals(cancel.clone())
+        .map_err(|e| Error::io("installing the Ctrl-C handler for", &timeline, e))?;
+    let mode = mode(global, args);
+    let mut options =
+        RunOptions { timeline: Some(timeline.clone()), cancel, ..RunOptions::default() };
+    #[cfg(feature = "progress")]
+    let mut bars = None;
+    match mode {
+        Mode::Quiet => {}
+        Mode::Plain => {
+            let capture = pipeline.settings().capture_output;
+            let mut reporter = PlainReporter::stdio(log_dir.clone().filter(|_| capture));
+            options.subscribers.push(Box::new(move |a, s| reporter.on_action(a, s)));
+        }
+        #[cfg(feature = "progress")]
+        Mode::Bars => {
+            let b = report::bars::Bars::new(&pipeline);
+            let mut sub = b.clone();
+            options.subscribers.push(Box::new(move |a, s| sub.on_action(a, s)));
+            bars = Some(b);
+        }
+    }
+    let state = exec::run(&pipeline, options)?;
+    #[cfg(feature = "progress")]
+    if let Some(b) = bars {
+        b.finish();
+    }
+    finish(&state, mode, log_dir.as_deref());
+    Ok(match state.status {
+        PipelineStatus::Completed => EXIT_OK,
+        PipelineStatus::Cancelled => EXIT_INTERRUPTED,
+        _ => EXIT_FAILED,
+    })
+}
+
+/// How progress is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Quiet,
+    Plain,
+    #[cfg(feature = "progress")]
+    Bars,
+}
+
+fn mode(global: &GlobalArgs, args: &RunArgs) -> Mode {
+    if global.quiet {
+        return Mode::Quiet;
+    }
+    let terminal =
+        std::io::stderr().is_terminal() && std::env::var_os("TERM").is_none_or(|t| t != "dumb");
+    let bars = match args.progress {
+        ProgressChoice::Always => true,
+        ProgressChoice::Never => false,
+        ProgressChoice::Auto => terminal,
+    };
+    #[cfg(feature = "progress")]
+    if bars && args.progress != ProgressChoice::Never && !args.no_capture {
+        return Mode::Bars;
+    }
+    let _ = bars;
+    Mode::Plain
+}
+
+/// What is printed after the run: failed phases' tails (where they were not shown in
+/// full), then the summary table or, with `-q`, its last line.
+fn finish(state: &PipelineState, mode: Mode, log_dir: Option<&std::path::Path>) {
+    let mut out = String::new();
+    if mode != Mode::Plain {
+        out.push_str(&report::failure_tails(state, 20, log_dir));
+    }
+    let summary = report::summary(state);
+    if mode == Mode::Quiet {
+        if state.status != PipelineStatus::Completed {
+            out.push_str(summary.lines().last().unwrap_or_default());
+            out.push('\n');
+        }
+    } else {
+        out.push_str(&summary);
+        out.push('\n');
+    }
+    eprint!("{out}");
+}
+
+#[allow(clippy::needless_pass_by_value)] // the shape `select` returns, used with map_err
+fn unknown_targets(unknown: Vec<(String, Option<String>)>) -> Error {
+    let unknown = &unknown;
+    let names: Vec<String> = unknown.iter().map(|(n, _)| format!("`{n}`")).collect();
+    let help = unknown
+        .iter()
+        .find_map(|(n, s)| s.as_ref().map(|s| format!("did you mean `{s}` instead of `{n}`?")))
+        .unwrap_or_else(|| "see the phases with `cargo milo list`".to_owned());
+    Error::usage(format!("no phase named {} in Milo.toml", names.join(", ")), help)
+}
+
+/// The plan: each level of the graph, its phases with their commands, parallel or alone.
+pub fn plan(pipeline: &Pipeline) -> String {
+    let settings = pipeline.settings();
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "plan for `{}`: {} phases, jobs {}, fail-fast {}",
+        pipeline.name(),
+        pipeline.phases().len(),
+        effective_jobs(settings.jobs),
+        if settings.fail_fast { "on" } else { "off" }
+    );
+    let width = pipeline.phases().iter().map(|p| p.name.len()).max().unwrap_or(0);
+    for (n, level) in pipeline.graph().levels().iter().enumerate() {
+        let _ = writeln!(out, "step {}:", n + 1);
+        let mut level = level.clone();
+        level.sort_by(|&a, &b| pipeline.phases()[a].name.cmp(&pipeline.phases()[b].name));
+        for i in level {
+            let p = &pipeline.phases()[i];
+            let how = if p.parallel { "parallel" } else { "alone   " };
+            let after = if p.depends_on.is_empty() {
+                String::new()
+            } else {
+                format!("  (after {})", p.depends_on.join(", "))
+            };
+            let _ = writeln!(out, "  {:<width$}  {how}  {}{after}", p.name, p.handler.describe());
+        }
+    }
+    out
 }
