@@ -244,6 +244,10 @@ fn cycle_path(start: usize, members: &[usize], deps: &[Vec<usize>]) -> Vec<usize
         next.sort_unstable();
         for d in next {
             if d == start {
+                // In a larger component, show the real cycle rather than a self-loop.
+                if node == start && members.len() > 1 {
+                    continue;
+                }
                 return fix_walk(start, node, &parent);
             }
             if d != start
@@ -291,6 +295,19 @@ mod tests {
         ("assets", &["parse"]),
         ("write", &["render", "assets"]),
     ];
+
+    #[test]
+    fn a_self_loop_does_not_hide_the_larger_cycle() {
+        let errors = graph(&[("a", &["a", "b"]), ("b", &["a"])]).expect_err("cyclic");
+        let paths: Vec<Vec<String>> = errors
+            .iter()
+            .filter_map(|e| match e {
+                GraphError::Cycle { cycle, .. } => Some(cycle.path.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(paths, [["a", "b", "a"]]);
+    }
 
     #[test]
     fn diamond_order_is_by_level_then_name() {

@@ -217,3 +217,24 @@ fn invalid_utf8_is_reported_not_a_crash() {
     out.code(2);
     assert_snapshot!(out.stderr_exact());
 }
+
+#[test]
+fn a_self_loop_inside_a_larger_cycle_is_reported_too() {
+    let err = check_fails(
+        "[[pipeline.phase]]\nname = \"a\"\ncmd = \"true\"\ndepends_on = [\"b\", \"a\"]\n\n[[pipeline.phase]]\nname = \"b\"\ncmd = \"true\"\ndepends_on = [\"a\"]\n",
+    );
+    assert!(err.contains("circular dependency: a → b → a"), "{err}");
+    assert!(err.contains("circular dependency: a → a"), "{err}");
+    assert!(err.contains("--> Milo.toml:4:20"), "{err}");
+}
+
+#[test]
+fn misplaced_keys_say_where_they_belong() {
+    let err = check_fails(
+        "[pipeline]\ncmd = \"x\"\n\n[[pipeline.phase]]\nname = \"a\"\ncmd = \"true\"\non_fail = \"retry\"\ndepends_on = \"b\"\n",
+    );
+    assert!(err.contains("`cmd` belongs in a `[[pipeline.phase]]`"), "{err}");
+    assert!(err.contains("`on_fail` belongs inside the phase's `policy = { ... }`"), "{err}");
+    assert!(err.contains("write a list: `depends_on = [\"b\"]`"), "{err}");
+    assert_snapshot!(err);
+}

@@ -255,9 +255,18 @@ impl Reader {
         let name = key.get_ref().as_ref();
         let mut d = Diagnostic::new(format!("unknown key `{name}` {place}"), key.span())
             .label("unknown key");
-        d = match closest(name, known.iter().copied()) {
-            Some(guess) => d.help(format!("did you mean `{guess}`?")),
-            None => d.note(format!("expected one of: {}", quoted_list(known))),
+        // A key that is valid one level up or down is a misplaced key, not a typo.
+        let home = [
+            (POLICY_KEYS, "inside the phase's `policy = { ... }`"),
+            (PHASE_KEYS, "in a `[[pipeline.phase]]`"),
+            (PIPELINE_KEYS, "under `[pipeline]`"),
+        ]
+        .into_iter()
+        .find(|(keys, _)| *keys != known && keys.contains(&name));
+        d = match (home, closest(name, known.iter().copied())) {
+            (Some((_, home)), _) => d.help(format!("`{name}` belongs {home}")),
+            (None, Some(guess)) => d.help(format!("did you mean `{guess}`?")),
+            (None, None) => d.note(format!("expected one of: {}", quoted_list(known))),
         };
         self.problems.push(d);
     }
@@ -339,6 +348,11 @@ impl Reader {
     fn string_list(&mut self, key: &str, value: &Spanned<DeValue<'_>>) -> Option<Vec<At<String>>> {
         let DeValue::Array(items) = value.get_ref() else {
             self.mismatch(key, "an array of strings", value);
+            if let DeValue::String(s) = value.get_ref()
+                && let Some(d) = self.problems.last_mut()
+            {
+                *d = d.clone().help(format!("write a list: `{key} = [{s:?}]`"));
+            }
             return None;
         };
         let mut list = Vec::with_capacity(items.len());

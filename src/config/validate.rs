@@ -314,6 +314,22 @@ impl Validator {
 
     /// Duplicates, unknown dependencies and cycles, each pointed at the offending entry.
     fn graph(&mut self, raw: &RawPipeline) {
+        for phase in &raw.phases {
+            let Some(name) = &phase.name else { continue };
+            if let Some(entry) = phase.depends_on.iter().find(|d| d.value == name.value) {
+                self.problems.push(
+                    Diagnostic::new(
+                        format!("circular dependency: {0} → {0}", name.value),
+                        entry.span.clone(),
+                    )
+                    .label(format!("`{0}` depends on `{0}`", name.value))
+                    .help(format!(
+                        "a phase cannot depend on itself: remove `{}` from its `depends_on`",
+                        name.value
+                    )),
+                );
+            }
+        }
         // Phases without a name cannot be depended on; leave them out of the graph.
         let phases: Vec<(&RawPhase, &At<String>)> =
             raw.phases.iter().filter_map(|p| p.name.as_ref().map(|n| (p, n))).collect();
@@ -347,6 +363,8 @@ impl Validator {
                     }
                     d
                 }
+                // Self-dependencies are reported per phase above, also inside larger cycles.
+                GraphError::Cycle { cycle, .. } if cycle.path.len() == 2 => continue,
                 GraphError::Cycle { cycle, .. } => {
                     let edges = cycle_edges(&phases, &cycle.path);
                     let Some(((first_span, first_label), rest)) = edges.split_first() else {
@@ -357,14 +375,7 @@ impl Validator {
                     for (span, label) in rest {
                         d = d.related(span.clone(), label.clone());
                     }
-                    d.help(if cycle.path.len() == 2 {
-                        format!(
-                            "a phase cannot depend on itself: remove `{}` from its `depends_on`",
-                            cycle.path[0]
-                        )
-                    } else {
-                        "remove one of these dependencies to break the cycle".to_owned()
-                    })
+                    d.help("remove one of these dependencies to break the cycle")
                 }
             };
             self.problems.push(d);
