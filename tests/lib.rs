@@ -2,9 +2,14 @@
 
 mod support;
 
+mod capture;
 mod commands;
 mod config_errors;
 mod config_fuzz;
 mod discover;
+mod interrupt;
+mod retry;
+mod run;
+mod run_support;
 mod tui_render;
 mod tui_view;

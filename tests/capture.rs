@@ -1,0 +1,125 @@
+//! Live capture: streams, the ring and the full log, live timeline, mixing, odd bytes,
+//! grandchildren holding the pipe.
+
+use crate::run_support::{gone, lines, logs, phase, run, timeline};
+use crate::support::Test;
+
+#[test]
+fn stdout_and_stderr_are_tagged() {
+    let out = run("[[pipeline.phase]]\nname = \"p\"\ncmd = \"echo out; echo err >&2\"\n", &[]);
+    out.success();
+    let mut got = logs(&timeline(&out), "p");
+    got.sort();
+    assert_eq!(got, [("err".into(), "stderr".into()), ("out".into(), "stdout".into())]);
+}
+
+#[test]
+fn ring_keeps_the_tail_and_the_log_file_keeps_everything() {
+    let out = run("[[pipeline.phase]]\nname = \"many\"\ncmd = \"seq 1 5000\"\nmax_logs = 3\n", &[]);
+    out.success();
+    let tl = timeline(&out);
+    let p = phase(&tl, "many");
+    assert_eq!(lines(&tl, "many"), ["4998", "4999", "5000"]);
+    assert_eq!((p["log_count"].as_u64(), p["lines_total"].as_u64()), (Some(3), Some(5000)));
+    assert_eq!(p["log_file"], "logs/many.log");
+    let log = out.read("logs/many.log");
+    let body: Vec<&str> = log.lines().skip(1).collect();
+    let want: Vec<String> = (1..=5000).map(|i| i.to_string()).collect();
+    assert_eq!(body, want);
+}
+
+#[test]
+fn lines_are_in_the_timeline_while_the_phase_runs() {
+    // The phase only ends once its own first line shows up in the timeline file.
+    let out = run(
+        r#"
+[[pipeline.phase]]
+name = "live"
+cmd = "echo marker-line-42; i=0; until grep -q marker-line-42 tl.json; do i=$((i+1)); [ $i -gt 400 ] && exit 9; sleep 0.05; done"
+"#,
+        &[],
+    );
+    out.success();
+}
+
+#[test]
+fn parallel_logs_never_mix() {
+    let out = run(
+        r#"
+[pipeline]
+jobs = 2
+[[pipeline.phase]]
+name = "left"
+cmd = "for i in $(seq 1 2000); do echo left-$i; done"
+parallel = true
+max_logs = 5000
+[[pipeline.phase]]
+name = "right"
+cmd = "for i in $(seq 1 2000); do echo right-$i; done"
+parallel = true
+max_logs = 5000
+"#,
+        &[],
+    );
+    out.success();
+    let tl = timeline(&out);
+    for side in ["left", "right"] {
+        let want: Vec<String> = (1..=2000).map(|i| format!("{side}-{i}")).collect();
+        assert_eq!(lines(&tl, side), want);
+        let log = out.read(format!("logs/{side}.log"));
+        assert_eq!(log.lines().skip(1).collect::<Vec<_>>(), want);
+    }
+}
+
+#[test]
+fn invalid_utf8_and_carriage_returns() {
+    let out = run(
+        r#"
+[[pipeline.phase]]
+name = "odd"
+cmd = "printf 'a\\377b\\n10%%\\r50%%\\r100%%\\r\\ndone'"
+"#,
+        &[],
+    );
+    out.success();
+    assert_eq!(lines(&timeline(&out), "odd"), ["a\u{fffd}b", "10%", "50%", "100%", "done"]);
+}
+
+#[test]
+fn a_long_line_is_split_at_64_kib() {
+    let out = run(
+        "[[pipeline.phase]]\nname = \"long\"\ncmd = \"head -c 150000 /dev/zero | tr '\\\\0' x\"\n",
+        &[],
+    );
+    out.success();
+    let lens: Vec<usize> = lines(&timeline(&out), "long").iter().map(String::len).collect();
+    assert_eq!(lens, [65536, 65536, 150_000 - 2 * 65536]);
+}
+
+#[test]
+fn a_grandchild_holding_the_pipe_does_not_hang_the_run() {
+    let started = std::time::Instant::now();
+    let out = run("[[pipeline.phase]]\nname = \"bg\"\ncmd = \"sleep 30.25 & echo started\"\n", &[]);
+    out.success();
+    assert!(started.elapsed().as_secs() < 25, "well under 30 s");
+    assert_eq!(lines(&timeline(&out), "bg"), ["started"]);
+    assert!(gone("sleep 30.25"), "no sleep left behind");
+}
+
+#[test]
+fn no_capture_passes_output_through() {
+    let out = Test::new()
+        .milo_toml("[[pipeline.phase]]\nname = \"p\"\ncmd = \"echo straight-through\"\n")
+        .args(["run", "--no-capture", "--timeline", "tl.json"])
+        .run();
+    out.success();
+    assert!(out.stdout.contains("straight-through"), "{}", out.stdout);
+    assert_eq!(phase(&timeline(&out), "p")["lines_total"], 0);
+}
+
+#[test]
+fn plain_mode_prints_each_phase_output_in_one_block() {
+    let out = run("[[pipeline.phase]]\nname = \"p\"\ncmd = \"echo one; echo two\"\n", &[]);
+    out.success();
+    assert!(out.stdout.contains("one\ntwo\n"), "{}", out.stdout);
+}
