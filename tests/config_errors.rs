@@ -238,3 +238,41 @@ fn misplaced_keys_say_where_they_belong() {
     assert!(err.contains("write a list: `depends_on = [\"b\"]`"), "{err}");
     assert_snapshot!(err);
 }
+
+mod color {
+    use crate::support::Test;
+
+    const BAD: &str = "[[pipeline.phase]]\nname = \"a\"\ncmd = \"true\"\nweight = -1\n";
+
+    fn stderr_with(args: &[&str], env: &[(&str, &str)]) -> String {
+        let mut test = Test::new().milo_toml(BAD).args(args.iter().copied()).arg("check");
+        for (k, v) in env {
+            test = test.env(*k, *v);
+        }
+        let out = test.run();
+        out.code(2);
+        out.stderr
+    }
+
+    #[test]
+    fn color_always_styles_the_diagnostic() {
+        let err = stderr_with(&["--color", "always"], &[]);
+        assert!(err.contains("\x1b["), "{err:?}");
+        assert!(err.contains("weight = -1"), "{err:?}");
+    }
+
+    #[test]
+    fn cargo_term_color_is_honoured() {
+        assert!(stderr_with(&[], &[("CARGO_TERM_COLOR", "always")]).contains("\x1b["));
+        assert!(
+            !stderr_with(&["--color", "never"], &[("CARGO_TERM_COLOR", "always")])
+                .contains("\x1b[")
+        );
+    }
+
+    #[test]
+    fn no_escape_codes_off_a_terminal_or_with_no_color() {
+        assert!(!stderr_with(&[], &[]).contains('\x1b'));
+        assert!(!stderr_with(&["--color", "auto"], &[("NO_COLOR", "1")]).contains('\x1b'));
+    }
+}

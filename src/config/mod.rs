@@ -76,7 +76,9 @@ pub fn parse_str(text: &str, path: &Path) -> Result<(Pipeline, Option<PathBuf>),
 pub fn diagnostics(text: &str) -> Vec<Diagnostic> {
     match raw::parse(text) {
         Err(syntax) => syntax,
-        Ok((raw, problems)) => validate::validate(&raw, problems).err().unwrap_or_default(),
+        Ok((raw, problems)) => {
+            validate::validate(&raw, problems, Path::new(""), String::new).err().unwrap_or_default()
+        }
     }
 }
 
@@ -89,21 +91,7 @@ fn parse_in(
     let fail =
         |problems: &[Diagnostic]| Error::Config(diagnostic::render(shown, text, problems, color));
     let (raw, problems) = raw::parse(text).map_err(|e| fail(&e))?;
-    let valid = validate::validate(&raw, problems).map_err(|e| fail(&e))?;
-    let mut phases = valid.phases;
-    for phase in &mut phases {
-        if let Some(cwd) = &phase.cwd {
-            phase.cwd = Some(dir.join(cwd));
-        }
-    }
-    let mut settings = valid.settings;
-    settings.dir = Some(dir.to_path_buf());
-    let name = valid.name.unwrap_or_else(|| folder_name(dir));
-    let pipeline = Pipeline::from_parts(name, phases, settings).map_err(|e| {
-        // Validation already checks everything `from_parts` does; keep a message regardless.
-        fail(&[Diagnostic::whole_file(e.to_string())])
-    })?;
-    Ok((pipeline, valid.timeline.map(|t| dir.join(t))))
+    validate::validate(&raw, problems, dir, || folder_name(dir)).map_err(|e| fail(&e))
 }
 
 /// The file to read: `-f`, or a search from `--manifest-path`'s folder or the cwd.

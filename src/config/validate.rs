@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::ops::Range;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::duration::{from_seconds, parse_duration};
@@ -11,30 +12,20 @@ use super::raw::{At, RawDuration, RawPhase, RawPipeline, RawPolicy};
 use crate::diagnostic::Diagnostic;
 use crate::graph::{Graph, GraphError};
 use crate::phase::{Backoff, Handler, OnFail, Phase, PhasePolicy, is_valid_name};
-use crate::pipeline::PipelineSettings;
-
-/// The checked contents of Milo.toml, before paths are resolved.
-#[derive(Debug, Clone)]
-pub struct Validated {
-    /// `[pipeline] name`, when given.
-    pub name: Option<String>,
-    /// The phases in declaration order (`cwd` still relative to the file's folder).
-    pub phases: Vec<Phase>,
-    /// Pipeline settings (`dir` unset).
-    pub settings: PipelineSettings,
-    /// `[pipeline] timeline` as written.
-    pub timeline: Option<String>,
-}
+use crate::pipeline::{Pipeline, PipelineError, PipelineSettings};
 
 /// How many phase names a "missing dependency" note lists before "and N more".
 const LIST_LIMIT: usize = 12;
 
-/// Checks `raw`; `problems` are the shape problems found while reading it. Returns every
-/// problem, sorted by position, when there is any.
+/// Checks `raw` and builds the pipeline; `problems` are the shape problems found while
+/// reading it. Relative `cwd`s and `timeline` resolve against `dir`; `default_name` names a
+/// pipeline without `name`. Returns every problem, sorted by position, when there is any.
 pub fn validate(
     raw: &RawPipeline,
     problems: Vec<Diagnostic>,
-) -> Result<Validated, Vec<Diagnostic>> {
+    dir: &Path,
+    default_name: impl FnOnce() -> String,
+) -> Result<(Pipeline, Option<PathBuf>), Vec<Diagnostic>> {
     let mut v = Validator { problems };
     let settings = PipelineSettings {
         fail_fast: raw.fail_fast.as_ref().is_some_and(|b| b.value),
@@ -68,20 +59,34 @@ pub fn validate(
             ),
         );
     }
-    let phases: Vec<Phase> = raw.phases.iter().filter_map(|p| v.phase(p)).collect();
-    v.graph(raw);
+    let mut phases: Vec<Phase> = raw.phases.iter().filter_map(|p| v.phase(p)).collect();
+    v.self_loops(raw);
     if v.problems.is_empty() {
-        Ok(Validated {
-            name: raw.name.as_ref().map(|n| n.value.clone()),
-            phases,
-            settings,
-            timeline: raw.timeline.as_ref().map(|t| t.value.clone()),
-        })
+        for phase in &mut phases {
+            if let Some(cwd) = &phase.cwd {
+                phase.cwd = Some(dir.join(cwd));
+            }
+        }
+        let settings = PipelineSettings { dir: Some(dir.to_path_buf()), ..settings };
+        let name = raw.name.as_ref().map_or_else(default_name, |n| n.value.clone());
+        // Every phase is valid here, so the graph is checked once, while building.
+        match Pipeline::from_parts(name, phases, settings) {
+            Ok(pipeline) => {
+                return Ok((pipeline, raw.timeline.as_ref().map(|t| dir.join(&t.value))));
+            }
+            Err(PipelineError::Graph(errors)) => {
+                let named: Vec<_> =
+                    raw.phases.iter().filter_map(|p| p.name.as_ref().map(|n| (p, n))).collect();
+                v.graph_errors(&named, errors);
+            }
+            Err(other) => v.problems.push(Diagnostic::whole_file(other.to_string())),
+        }
     } else {
-        let mut problems = v.problems;
-        problems.sort_by_key(|d| d.span.as_ref().map_or((0, 0), |s| (s.start, s.end)));
-        Err(problems)
+        v.graph(raw);
     }
+    let mut problems = v.problems;
+    problems.sort_by_key(|d| d.span.as_ref().map_or((0, 0), |s| (s.start, s.end)));
+    Err(problems)
 }
 
 struct Validator {
@@ -312,8 +317,8 @@ impl Validator {
         env
     }
 
-    /// Duplicates, unknown dependencies and cycles, each pointed at the offending entry.
-    fn graph(&mut self, raw: &RawPipeline) {
+    /// A phase that depends on itself, pointed at the entry (also inside larger cycles).
+    fn self_loops(&mut self, raw: &RawPipeline) {
         for phase in &raw.phases {
             let Some(name) = &phase.name else { continue };
             if let Some(entry) = phase.depends_on.iter().find(|d| d.value == name.value) {
@@ -330,6 +335,10 @@ impl Validator {
                 );
             }
         }
+    }
+
+    /// Duplicates, unknown dependencies and cycles, each pointed at the offending entry.
+    fn graph(&mut self, raw: &RawPipeline) {
         // Phases without a name cannot be depended on; leave them out of the graph.
         let phases: Vec<(&RawPhase, &At<String>)> =
             raw.phases.iter().filter_map(|p| p.name.as_ref().map(|n| (p, n))).collect();
@@ -338,7 +347,14 @@ impl Validator {
             .iter()
             .map(|(p, _)| p.depends_on.iter().map(|d| d.value.as_str()).collect())
             .collect();
-        let Err(errors) = Graph::from_names(&names, &deps) else { return };
+        if let Err(errors) = Graph::from_names(&names, &deps) {
+            self.graph_errors(&phases, errors);
+        }
+    }
+
+    /// Locates graph errors; indexes in `errors` point into `phases`.
+    fn graph_errors(&mut self, phases: &[(&RawPhase, &At<String>)], errors: Vec<GraphError>) {
+        let names: Vec<&str> = phases.iter().map(|(_, n)| n.value.as_str()).collect();
         for e in errors {
             let d = match e {
                 GraphError::DuplicateName { name, first, second } => Diagnostic::new(
@@ -366,7 +382,7 @@ impl Validator {
                 // Self-dependencies are reported per phase above, also inside larger cycles.
                 GraphError::Cycle { cycle, .. } if cycle.path.len() == 2 => continue,
                 GraphError::Cycle { cycle, .. } => {
-                    let edges = cycle_edges(&phases, &cycle.path);
+                    let edges = cycle_edges(phases, &cycle.path);
                     let Some(((first_span, first_label), rest)) = edges.split_first() else {
                         continue;
                     };
@@ -414,4 +430,107 @@ fn list_names(names: &[&str]) -> String {
 /// The first line of a table's span: its `[[pipeline.phase]]` header, not the whole body.
 fn header(span: &Range<usize>) -> Range<usize> {
     span.start..span.start.saturating_add(1).max(span.end.min(span.start + 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::time::Duration;
+
+    use super::validate;
+    use crate::config::raw;
+    use crate::phase::{Backoff, Handler, OnFail};
+
+    fn load(text: &str) -> Result<(crate::Pipeline, Option<std::path::PathBuf>), Vec<String>> {
+        let (raw, problems) = raw::parse(text).map_err(|e| vec![e[0].message.clone()])?;
+        validate(&raw, problems, Path::new("/proj"), || "proj".to_owned())
+            .map_err(|ds| ds.into_iter().map(|d| d.message).collect())
+    }
+
+    #[test]
+    fn defaults_follow_the_spec() {
+        let (p, timeline) =
+            load("[[pipeline.phase]]\nname = \"a\"\ncmd = \"true\"\n").expect("valid");
+        assert_eq!(p.name(), "proj");
+        assert!(timeline.is_none());
+        let s = p.settings();
+        assert!(!s.fail_fast && s.capture_output && s.jobs == 0 && s.env.is_empty());
+        assert_eq!(s.dir.as_deref(), Some(Path::new("/proj")));
+        let a = &p.phases()[0];
+        assert!(!a.parallel);
+        assert_eq!((a.weight, a.max_logs, a.timeout, a.cwd.as_ref()), (1, 200, None, None));
+        assert_eq!(a.policy.on_fail, OnFail::Stop);
+    }
+
+    #[test]
+    fn every_key_is_read() {
+        let (p, timeline) = load(
+            r#"[pipeline]
+name = "ci"
+fail_fast = true
+capture_output = false
+jobs = 3
+timeline = "out/t.json"
+env = { A = "1" }
+
+[[pipeline.phase]]
+name = "b"
+description = "Build"
+args = ["cargo", "build"]
+parallel = true
+weight = 0
+max_logs = 0
+timeout = "1m 30s"
+cwd = "crates/b"
+env = { B = "2" }
+policy = { on_fail = "retry", max_retries = 2, retry_delay = 0.25, retry_backoff = "exponential" }
+"#,
+        )
+        .expect("valid");
+        assert_eq!(p.name(), "ci");
+        assert_eq!(timeline.as_deref(), Some(Path::new("/proj/out/t.json")));
+        let s = p.settings();
+        assert!(s.fail_fast && !s.capture_output);
+        assert_eq!((s.jobs, s.env["A"].as_str()), (3, "1"));
+        let b = &p.phases()[0];
+        assert!(matches!(&b.handler, Handler::Args(a) if a == &["cargo", "build"]));
+        assert_eq!(
+            (b.description.as_str(), b.parallel, b.weight, b.max_logs),
+            ("Build", true, 0, 0)
+        );
+        assert_eq!(b.timeout, Some(Duration::from_secs(90)));
+        assert_eq!(b.cwd.as_deref(), Some(Path::new("/proj/crates/b")));
+        assert_eq!(b.env["B"], "2");
+        assert_eq!(b.policy.on_fail, OnFail::Retry);
+        assert_eq!(b.policy.max_retries, 2);
+        assert_eq!(b.policy.retry_delay, Duration::from_millis(250));
+        assert_eq!(b.policy.retry_backoff, Backoff::Exponential);
+    }
+
+    #[test]
+    fn declaration_order_is_kept() {
+        let text = ["zeta", "alpha", "mid"]
+            .map(|n| format!("[[pipeline.phase]]\nname = \"{n}\"\ncmd = \"true\"\n"))
+            .concat();
+        let (p, _) = load(&text).expect("valid");
+        let names: Vec<&str> = p.phases().iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["zeta", "alpha", "mid"]);
+    }
+
+    #[test]
+    fn problems_come_back_in_file_order() {
+        let errors = load(
+            "[[pipeline.phase]]\nname = \"a\"\ncmd = \"\"\nweight = -3\n[[pipeline.phase]]\nname = \"a\"\ncmd = \"x\"\ndepends_on = [\"nope\"]\n",
+        )
+        .expect_err("invalid");
+        assert_eq!(
+            errors,
+            [
+                "phase `a` has an empty `cmd`",
+                "`weight` must be >= 0, found -3",
+                "duplicate phase name `a`",
+                "phase `a` depends on unknown phase `nope`",
+            ]
+        );
+    }
 }
