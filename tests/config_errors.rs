@@ -276,3 +276,20 @@ mod color {
         assert!(!stderr_with(&["--color", "auto"], &[("NO_COLOR", "1")]).contains('\x1b'));
     }
 }
+
+#[test]
+fn absurd_numbers_are_rejected_before_they_overflow() {
+    let err = check_fails(&format!(
+        "{GOOD_TAIL}weight = 9223372036854775807\ntimeout = \"1000000000h\"\npolicy = {{ on_fail = \"retry\", max_retries = 5000000000, retry_delay = 1e300 }}\nmax_logs = 99999999999999999999\n"
+    ));
+    for needle in [
+        "`weight` is too large: 9223372036854775807",
+        "invalid `timeout` \"1000000000h\"",
+        "longer than a year",
+        "`max_retries` is too large: 5000000000",
+        "invalid `retry_delay` 1e300",
+        "`max_logs` is too large",
+    ] {
+        assert!(err.contains(needle), "missing {needle:?} in\n{err}");
+    }
+}

@@ -14,6 +14,16 @@ use crate::graph::{Graph, GraphError};
 use crate::phase::{Backoff, Handler, OnFail, Phase, PhasePolicy, is_valid_name};
 use crate::pipeline::{Pipeline, PipelineError, PipelineSettings};
 
+/// The largest `weight`: a million phases of it still sum without overflow.
+const MAX_WEIGHT: u64 = u32::MAX as u64;
+
+/// The largest `max_retries`.
+const MAX_RETRIES: u64 = 1_000_000;
+
+/// The longest `timeout` or `retry_delay` (a year): longer is surely a typo, and deadlines
+/// computed from it must not overflow.
+const MAX_DURATION: Duration = Duration::from_secs(366 * 24 * 3600);
+
 /// How many phase names a "missing dependency" note lists before "and N more".
 const LIST_LIMIT: usize = 12;
 
@@ -99,7 +109,7 @@ impl Validator {
         let before = self.problems.len();
         let name = self.phase_name(raw);
         let handler = self.handler(raw, name.as_deref());
-        let weight = raw.weight.as_ref().map_or(1, |w| self.count("weight", w));
+        let weight = raw.weight.as_ref().map_or(1, |w| self.bounded("weight", w, MAX_WEIGHT));
         let max_logs = raw
             .max_logs
             .as_ref()
@@ -125,7 +135,7 @@ impl Validator {
             description: raw.description.as_ref().map(|d| d.value.clone()).unwrap_or_default(),
             depends_on: raw.depends_on.iter().map(|d| d.value.clone()).collect(),
             parallel: raw.parallel.as_ref().is_some_and(|p| p.value),
-            weight: weight.try_into().unwrap_or(u64::MAX),
+            weight,
             policy,
             max_logs,
             timeout,
@@ -221,7 +231,7 @@ impl Validator {
             }
         }
         if let Some(n) = &raw.max_retries {
-            let n = self.count("max_retries", n);
+            let n = self.bounded("max_retries", n, MAX_RETRIES);
             policy.max_retries = u32::try_from(n).unwrap_or(u32::MAX);
         }
         if let Some(delay) = raw.retry_delay.as_ref().and_then(|d| self.duration("retry_delay", d))
@@ -248,15 +258,33 @@ impl Validator {
 
     /// A non-negative integer as `usize`; records a problem and returns 0 otherwise.
     fn count(&mut self, key: &str, n: &At<i64>) -> usize {
-        if let Ok(count) = usize::try_from(n.value) {
-            count
-        } else {
-            self.problems.push(
-                Diagnostic::new(format!("`{key}` must be >= 0, found {}", n.value), n.span.clone())
+        self.bounded(key, n, u64::MAX).try_into().unwrap_or(usize::MAX)
+    }
+
+    /// An integer in `0..=max`; records a problem and returns 0 otherwise. Bounds keep
+    /// sums (total weight) and counters (attempts) from overflowing later.
+    fn bounded(&mut self, key: &str, n: &At<i64>, max: u64) -> u64 {
+        match u64::try_from(n.value) {
+            Ok(v) if v <= max => v,
+            Ok(_) => {
+                self.problems.push(
+                    Diagnostic::new(format!("`{key}` is too large: {}", n.value), n.span.clone())
+                        .label(format!("at most {max}"))
+                        .help(format!("use a whole number from 0 to {max} for `{key}`")),
+                );
+                0
+            }
+            Err(_) => {
+                self.problems.push(
+                    Diagnostic::new(
+                        format!("`{key}` must be >= 0, found {}", n.value),
+                        n.span.clone(),
+                    )
                     .label("negative")
                     .help(format!("use a whole number of 0 or more for `{key}`")),
-            );
-            0
+                );
+                0
+            }
         }
     }
 
@@ -265,12 +293,15 @@ impl Validator {
             RawDuration::Text(text) => parse_duration(text),
             RawDuration::Seconds(s) => from_seconds(*s),
         };
+        let parsed = parsed.and_then(|d| {
+            if d <= MAX_DURATION { Ok(d) } else { Err("longer than a year".to_owned()) }
+        });
         match parsed {
             Ok(d) => Some(d),
             Err(reason) => {
                 let shown = match &raw.value {
                     RawDuration::Text(t) => format!("\"{t}\""),
-                    RawDuration::Seconds(s) => s.to_string(),
+                    RawDuration::Seconds(s) => format!("{s:?}"),
                 };
                 // humantime's "expected number at 0" says less than "not a duration".
                 let useful = !reason.starts_with("expected number")
