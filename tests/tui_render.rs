@@ -139,12 +139,15 @@ fn draw(view: ViewState, width: u16, height: u16) -> String {
 
 #[test]
 fn overview_mid_run_80x24() {
-    insta::assert_snapshot!(draw(mid_run(), 80, 24));
+    // The running phase selected: its latest lines are previewed under the list.
+    let screen = draw(keys(mid_run(), &[Key::Down, Key::Down]), 80, 24);
+    assert!(screen.contains("─ build · running ─ latest lines"), "{screen}");
+    insta::assert_snapshot!(screen);
 }
 
 #[test]
 fn overview_mid_run_60x15() {
-    insta::assert_snapshot!(draw(mid_run(), 60, 15));
+    insta::assert_snapshot!(draw(keys(mid_run(), &[Key::Down, Key::Down]), 60, 15));
 }
 
 #[test]

@@ -24,7 +24,7 @@ pub struct Areas {
     pub header: Rect,
     /// The phase list (empty when the pane needs the room).
     pub list: Rect,
-    /// The expanded pane's title row.
+    /// The title row of the expanded pane (or of the overview's preview of it).
     pub pane_title: Rect,
     /// The selected phase's error, when it has one.
     pub error: Rect,
@@ -65,12 +65,16 @@ fn split(area: Rect, phases: usize, expanded: bool, has_error: bool) -> Areas {
         areas.footer = row(bottom, 1);
     }
     let body = bottom.saturating_sub(top);
-    if !expanded {
+    let phases = u16::try_from(phases).unwrap_or(u16::MAX);
+    let list = if expanded {
+        if body >= 10 { phases.min(body / 3) } else { 0 }
+    } else if body.saturating_sub(phases) >= 4 {
+        // Room to spare under the list: preview the selected phase's latest lines there.
+        phases
+    } else {
         areas.list = row(top, body);
         return areas;
-    }
-    let phases = u16::try_from(phases).unwrap_or(u16::MAX);
-    let list = if body >= 10 { phases.min(body / 3) } else { 0 };
+    };
     areas.list = row(top, list);
     top += list;
     if top < bottom {
@@ -90,12 +94,15 @@ impl Widget for &ViewState {
         let areas = layout(area, self);
         render_header(self, areas.header, buf);
         render_list(self, areas.list, buf, Some(self.selected));
-        if self.expanded
-            && let Some(phase) = self.selected_phase()
-        {
+        if let Some(phase) = self.selected_phase() {
             render_pane_title(self, phase, areas.pane_title, buf);
             render_error(phase, areas.error, buf);
-            render_logs(self, phase, areas.logs, buf);
+            let scroll = if self.expanded {
+                self.log_scroll
+            } else {
+                phase.logs.len().saturating_sub(usize::from(areas.logs.height))
+            };
+            render_logs(phase, scroll, areas.logs, buf);
         }
         render_footer(self, areas.footer, buf);
     }
@@ -375,7 +382,9 @@ fn render_pane_title(view: &ViewState, phase: &PhaseState, area: Rect, buf: &mut
     }
     let logs = &phase.logs;
     let mut title = format!("─ {} · {} ─ ", phase.name, phase.status.as_str());
-    if logs.is_empty() {
+    if !view.expanded {
+        title.push_str("latest lines ─ enter to scroll ");
+    } else if logs.is_empty() {
         title.push_str("no lines ");
     } else {
         let first = view.log_scroll.min(logs.len() - 1) + 1;
@@ -388,10 +397,12 @@ fn render_pane_title(view: &ViewState, phase: &PhaseState, area: Rect, buf: &mut
             grouped(logs.len() as u64)
         );
     }
-    if logs.total() > logs.len() as u64 {
+    if view.expanded && logs.total() > logs.len() as u64 {
         let _ = write!(title, "({} printed) ", grouped(logs.total()));
     }
-    title.push_str(if view.auto_follow { "─ following " } else { "─ paused " });
+    if view.expanded {
+        title.push_str(if view.auto_follow { "─ following " } else { "─ paused " });
+    }
     let style = Style::new().fg(Color::Blue).add_modifier(Modifier::BOLD);
     let (x, _) = buf.set_stringn(area.x, area.y, &title, area.width.into(), style);
     let rest = area.right().saturating_sub(x);
@@ -421,7 +432,9 @@ fn render_error(phase: &PhaseState, area: Rect, buf: &mut Buffer) {
     buf.set_stringn(area.x, area.y, clean(&text), area.width.into(), style);
 }
 
-fn render_logs(view: &ViewState, phase: &PhaseState, area: Rect, buf: &mut Buffer) {
+/// Draws the retained lines of `phase` from index `scroll` on, with a scrollbar when they do
+/// not all fit. Only the visible window of the ring is read.
+fn render_logs(phase: &PhaseState, scroll: usize, area: Rect, buf: &mut Buffer) {
     if area.is_empty() {
         return;
     }
@@ -439,7 +452,7 @@ fn render_logs(view: &ViewState, phase: &PhaseState, area: Rect, buf: &mut Buffe
         return;
     }
     let height = usize::from(area.height);
-    let scroll = view.log_scroll.min(logs.len().saturating_sub(height));
+    let scroll = scroll.min(logs.len().saturating_sub(height));
     let scrollbar = logs.len() > height && area.width > 20;
     let text_right = if scrollbar { area.right() - 1 } else { area.right() };
     // Line numbers count every line printed, so they match logs/<phase>.log.
