@@ -117,13 +117,90 @@ const POLICY_KEYS: &[&str] = &["on_fail", "max_retries", "retry_delay", "retry_b
 /// Parses `source`. TOML syntax errors are returned as the error (nothing else can be
 /// trusted then); shape problems come back beside the raw pipeline.
 pub fn parse(source: &str) -> Result<(RawPipeline, Vec<Diagnostic>), Vec<Diagnostic>> {
+    if source.len() > 2 * CHUNK
+        && let Some(pipeline) = parse_chunked(source)
+    {
+        return Ok((pipeline, Vec::new()));
+    }
+    parse_whole(source)
+}
+
+/// Parses `source` in one go.
+fn parse_whole(source: &str) -> Result<(RawPipeline, Vec<Diagnostic>), Vec<Diagnostic>> {
     let (doc, errors) = DeTable::parse_recoverable(source);
     if !errors.is_empty() {
         return Err(errors.iter().map(|e| syntax(source, e)).collect());
     }
-    let mut reader = Reader { problems: Vec::new() };
+    let mut reader = Reader { problems: Vec::new(), offset: 0 };
     let pipeline = reader.document(doc.get_ref());
     Ok((pipeline, reader.problems))
+}
+
+/// The size of the pieces a big file is parsed in.
+const CHUNK: usize = 256 * 1024;
+
+/// The header every phase starts with; big files are cut just before it.
+const PHASE_HEADER: &str = "[[pipeline.phase]]";
+
+/// Parses a big, valid file piece by piece, so the TOML parser's token and event buffers
+/// stay small (for 100,000 phases they would otherwise take hundreds of MB).
+///
+/// Each piece after the first starts at a line that is exactly `[[pipeline.phase]]`, so it
+/// holds whole phases and nothing else; appending them is what TOML does with
+/// `[[pipeline.phase]]`. Anything unexpected — a syntax error (a cut inside a multi-line
+/// string leaves the piece before it unterminated), a piece holding another table, a shape
+/// problem — returns `None` and the whole file is parsed at once, so diagnostics are exactly
+/// those of a whole-file parse.
+fn parse_chunked(source: &str) -> Option<RawPipeline> {
+    let mut cuts = vec![0];
+    let mut headers = vec![0usize];
+    let mut line_start = 0;
+    for line in source.split_inclusive('\n') {
+        if line.trim() == PHASE_HEADER {
+            if line_start - cuts[cuts.len() - 1] >= CHUNK {
+                cuts.push(line_start);
+                headers.push(0);
+            }
+            *headers.last_mut()? += 1;
+        }
+        line_start += line.len();
+    }
+    cuts.push(source.len());
+    // The first piece must hold a header too, so any conflict between the headers and what
+    // comes before them shows up inside one piece.
+    if headers.len() < 2 || headers[0] == 0 {
+        return None;
+    }
+    let mut pipeline = None::<RawPipeline>;
+    for (bounds, &expected) in cuts.windows(2).zip(&headers) {
+        let doc = DeTable::parse(&source[bounds[0]..bounds[1]]).ok()?;
+        let mut reader = Reader { problems: Vec::new(), offset: bounds[0] };
+        let doc = doc.get_ref();
+        let phases = if let Some(p) = &mut pipeline {
+            let (key, table) = doc.iter().next().filter(|_| doc.len() == 1)?;
+            let DeValue::Table(table) = table.get_ref() else { return None };
+            let (phase_key, value) = table.iter().next().filter(|_| table.len() == 1)?;
+            if key.get_ref() != "pipeline" || phase_key.get_ref() != "phase" {
+                return None;
+            }
+            let phases = reader.phases(value);
+            let count = phases.len();
+            p.phases.extend(phases);
+            count
+        } else {
+            let mut p = reader.document(doc);
+            p.phases.reserve_exact(headers.iter().sum::<usize>().saturating_sub(p.phases.len()));
+            let count = p.phases.len();
+            pipeline = Some(p);
+            count
+        };
+        // Phases the headers do not account for (an inline `phase = [...]`) or a problem:
+        // let the whole-file parse decide and report.
+        if phases != expected || !reader.problems.is_empty() {
+            return None;
+        }
+    }
+    pipeline
 }
 
 fn syntax(source: &str, e: &toml::de::Error) -> Diagnostic {
@@ -146,9 +223,16 @@ type Entry<'a, 'i> = (&'a Spanned<std::borrow::Cow<'i, str>>, &'a Spanned<DeValu
 
 struct Reader {
     problems: Vec<Diagnostic>,
+    /// Where the parsed text starts in the whole file (chunks of a big file start later).
+    offset: usize,
 }
 
 impl Reader {
+    /// A span of the parsed text as a span of the whole file.
+    fn at(&self, span: Range<usize>) -> Range<usize> {
+        span.start + self.offset..span.end + self.offset
+    }
+
     fn document(&mut self, doc: &DeTable<'_>) -> RawPipeline {
         let mut pipeline = RawPipeline::default();
         for (key, value) in doc {
@@ -159,9 +243,12 @@ impl Reader {
                     }
                 }
                 other if PIPELINE_KEYS.contains(&other) => self.problems.push(
-                    Diagnostic::new(format!("`{other}` belongs in [pipeline]"), key.span())
-                        .label("at the top level")
-                        .help(format!("move `{other}` under a `[pipeline]` header")),
+                    Diagnostic::new(
+                        format!("`{other}` belongs in [pipeline]"),
+                        self.at(key.span()),
+                    )
+                    .label("at the top level")
+                    .help(format!("move `{other}` under a `[pipeline]` header")),
                 ),
                 _ => self.unknown((key, value), TOP_KEYS, "at the top level"),
             }
@@ -190,16 +277,19 @@ impl Reader {
     fn phases(&mut self, value: &Spanned<DeValue<'_>>) -> Vec<RawPhase> {
         let DeValue::Array(items) = value.get_ref() else {
             self.problems.push(
-                Diagnostic::new("`pipeline.phase` must be an array of tables", value.span())
-                    .label(format!("found {}", describe(value.get_ref())))
-                    .help("declare each phase under its own `[[pipeline.phase]]` header"),
+                Diagnostic::new(
+                    "`pipeline.phase` must be an array of tables",
+                    self.at(value.span()),
+                )
+                .label(format!("found {}", describe(value.get_ref())))
+                .help("declare each phase under its own `[[pipeline.phase]]` header"),
             );
             return Vec::new();
         };
         let mut phases = Vec::with_capacity(items.len());
         for item in items {
             if let Some(table) = self.table("pipeline.phase", item) {
-                phases.push(self.phase(table, item.span()));
+                phases.push(self.phase(table, self.at(item.span())));
             }
         }
         phases
@@ -216,7 +306,7 @@ impl Reader {
                 "args" => {
                     p.args = self
                         .string_list(k, value)
-                        .map(|list| At { value: list, span: value.span() });
+                        .map(|list| At { value: list, span: self.at(value.span()) });
                 }
                 "depends_on" => p.depends_on = self.string_list(k, value).unwrap_or_default(),
                 "parallel" => p.parallel = self.boolean(k, value),
@@ -253,7 +343,7 @@ impl Reader {
 
     fn unknown(&mut self, (key, _value): Entry<'_, '_>, known: &[&str], place: &str) {
         let name = key.get_ref().as_ref();
-        let mut d = Diagnostic::new(format!("unknown key `{name}` {place}"), key.span())
+        let mut d = Diagnostic::new(format!("unknown key `{name}` {place}"), self.at(key.span()))
             .label("unknown key");
         // A key that is valid one level up or down is a misplaced key, not a typo.
         let home = [
@@ -275,7 +365,7 @@ impl Reader {
         self.problems.push(
             Diagnostic::new(
                 format!("`{key}` must be {expected}, found {}", describe(value.get_ref())),
-                value.span(),
+                self.at(value.span()),
             )
             .label(format!("expected {expected}")),
         );
@@ -296,7 +386,7 @@ impl Reader {
 
     fn string(&mut self, key: &str, value: &Spanned<DeValue<'_>>) -> Option<At<String>> {
         if let DeValue::String(s) = value.get_ref() {
-            Some(At { value: s.to_string(), span: value.span() })
+            Some(At { value: s.to_string(), span: self.at(value.span()) })
         } else {
             self.mismatch(key, "a string", value);
             None
@@ -305,7 +395,7 @@ impl Reader {
 
     fn boolean(&mut self, key: &str, value: &Spanned<DeValue<'_>>) -> Option<At<bool>> {
         if let DeValue::Boolean(b) = value.get_ref() {
-            Some(At { value: *b, span: value.span() })
+            Some(At { value: *b, span: self.at(value.span()) })
         } else {
             self.mismatch(key, "`true` or `false`", value);
             None
@@ -318,10 +408,10 @@ impl Reader {
             return None;
         };
         if let Ok(n) = i64::from_str_radix(n.as_str(), n.radix()) {
-            Some(At { value: n, span: value.span() })
+            Some(At { value: n, span: self.at(value.span()) })
         } else {
             self.problems.push(
-                Diagnostic::new(format!("`{key}` is too large"), value.span())
+                Diagnostic::new(format!("`{key}` is too large"), self.at(value.span()))
                     .label("does not fit in 64 bits"),
             );
             None
@@ -342,7 +432,7 @@ impl Reader {
                 return None;
             }
         };
-        Some(At { value: raw, span: value.span() })
+        Some(At { value: raw, span: self.at(value.span()) })
     }
 
     fn string_list(&mut self, key: &str, value: &Spanned<DeValue<'_>>) -> Option<Vec<At<String>>> {
@@ -368,9 +458,9 @@ impl Reader {
         let Some(table) = self.table(key, value) else { return Vec::new() };
         let mut vars = Vec::with_capacity(table.len());
         for (name, value) in table {
-            let name = At { value: name.get_ref().to_string(), span: name.span() };
+            let name = At { value: name.get_ref().to_string(), span: self.at(name.span()) };
             if let DeValue::String(s) = value.get_ref() {
-                vars.push((name, At { value: s.to_string(), span: value.span() }));
+                vars.push((name, At { value: s.to_string(), span: self.at(value.span()) }));
             } else {
                 self.problems.push(
                     Diagnostic::new(
@@ -379,7 +469,7 @@ impl Reader {
                             name.value,
                             describe(value.get_ref())
                         ),
-                        value.span(),
+                        self.at(value.span()),
                     )
                     .label("expected a string")
                     .help("quote the value, e.g. `RUST_BACKTRACE = \"1\"`"),
@@ -409,6 +499,8 @@ fn quoted_list(items: &[&str]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::fmt::Write as _;
+
     use super::*;
 
     #[test]
@@ -449,6 +541,80 @@ policy = { on_fail = "retry", retry_delay = 2 }
         assert!(messages.iter().any(|m| m.contains("`nmae`")));
         assert!(messages.iter().any(|m| m.contains("`weight` must be an integer, found a string")));
         assert!(problems.iter().any(|d| d.help.iter().any(|h| h.contains("`depends_on`"))));
+    }
+
+    fn phases(n: usize, prefix: &str) -> String {
+        let mut text = String::new();
+        for i in 0..n {
+            let _ = write!(
+                text,
+                "\n[[pipeline.phase]]\nname = \"{prefix}{i}\"\ncmd = \"echo {i}\"\ndepends_on = [\"{prefix}{}\"]\n",
+                i.saturating_sub(1)
+            );
+            if i % 1000 == 7 {
+                text.push_str("[pipeline.phase.policy]\non_fail = \"skip\"\n");
+            }
+        }
+        text
+    }
+
+    fn big_file(n: usize, extra: &str) -> String {
+        format!("[pipeline]\nname = \"big\"\n{}{extra}", phases(n, "p"))
+    }
+
+    fn summary(p: &RawPipeline) -> Vec<(String, Range<usize>, usize, Option<String>)> {
+        p.phases
+            .iter()
+            .map(|ph| {
+                let name = ph.name.as_ref().expect("name");
+                (
+                    name.value.clone(),
+                    name.span.clone(),
+                    ph.depends_on.len(),
+                    ph.policy.on_fail.as_ref().map(|o| o.value.clone()),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn big_files_parse_in_pieces_exactly_like_whole() {
+        let text = big_file(20_000, "");
+        assert!(text.len() > 2 * CHUNK);
+        let pieces = parse_chunked(&text).expect("a clean big file parses in pieces");
+        let (whole, problems) = parse_whole(&text).expect("valid");
+        assert!(problems.is_empty());
+        assert_eq!(pieces.phases.len(), 20_000);
+        assert_eq!(summary(&pieces), summary(&whole));
+        assert_eq!(pieces.name, whole.name);
+        let last = pieces.phases.last().and_then(|p| p.name.as_ref()).expect("name");
+        assert_eq!(&text[last.span.clone()], "\"p19999\"");
+    }
+
+    #[test]
+    fn big_files_with_anything_unusual_are_parsed_whole() {
+        // A table after the phases, a problem, a syntax error, an inline phase array.
+        for extra in
+            ["\n[pipeline.env]\nA = \"1\"\n", "\nweight = -1\nnmae = 1\n", "\n[[pipeline.phase]\n"]
+        {
+            let text = big_file(20_000, extra);
+            assert!(parse_chunked(&text).is_none(), "{extra:?}");
+        }
+        let inline = format!(
+            "[pipeline]\nphase = [{{ name = \"x\", cmd = \"y\" }}]\n{}",
+            phases(20_000, "p")
+        );
+        assert!(parse_chunked(&inline).is_none());
+        // A cut inside a multi-line string leaves the piece before it unterminated.
+        let mut text = big_file(10_000, "");
+        text.push_str("description = \"\"\"\n");
+        text.push_str(&"x\n".repeat(CHUNK));
+        text.push_str("[[pipeline.phase]]\n\"\"\"\n");
+        text.push_str(&phases(10_000, "q"));
+        assert!(parse_chunked(&text).is_none());
+        let (raw, problems) = parse(&text).expect("valid TOML");
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(raw.phases.len(), 20_000);
     }
 
     #[test]

@@ -69,7 +69,8 @@ pub fn validate(
             ),
         );
     }
-    let mut phases: Vec<Phase> = raw.phases.iter().filter_map(|p| v.phase(p)).collect();
+    let mut phases: Vec<Phase> = Vec::with_capacity(raw.phases.len());
+    phases.extend(raw.phases.iter().filter_map(|p| v.phase(p)));
     v.self_loops(raw);
     if v.problems.is_empty() {
         for phase in &mut phases {
