@@ -48,10 +48,12 @@ pub use timeline::Timeline;
 
 // Effects: the only code that touches processes, files, clocks and terminals.
 pub mod artifact;
+pub mod build_script;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod discover;
 pub mod exec;
+mod pipeline_run;
 pub mod report;
 #[cfg(feature = "tui")]
 pub mod tui;

@@ -3,7 +3,6 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::action::Stream;
@@ -15,8 +14,9 @@ use crate::state::{
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// The whole timeline document (a superset of the reference's `pipeline_to_timeline`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[schemars(title = "cargo-milo timeline", deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(title = "cargo-milo timeline", deny_unknown_fields))]
 pub struct Timeline {
     /// Format version; this crate writes [`SCHEMA_VERSION`].
     pub schema_version: u32,
@@ -37,8 +37,9 @@ pub struct Timeline {
 }
 
 /// One phase in the timeline.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[schemars(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(deny_unknown_fields))]
 pub struct TimelinePhase {
     /// The phase's name.
     pub name: String,
@@ -84,8 +85,9 @@ fn one() -> u32 {
 }
 
 /// One attempt of a phase.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[schemars(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(deny_unknown_fields))]
 pub struct TimelineAttempt {
     /// The attempt number, from 1.
     pub attempt: u32,
@@ -100,8 +102,9 @@ pub struct TimelineAttempt {
 }
 
 /// One kept log line.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[schemars(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(deny_unknown_fields))]
 pub struct TimelineLog {
     /// The text.
     pub line: String,
@@ -144,6 +147,7 @@ impl Timeline {
     }
 
     /// The JSON Schema of the timeline document.
+    #[cfg(feature = "schema")]
     pub fn json_schema() -> serde_json::Value {
         serde_json::to_value(schemars::schema_for!(Timeline)).unwrap_or_default()
     }
@@ -313,6 +317,7 @@ mod tests {
         assert_eq!(state.phase("discover").map(|p| p.logs.len()), Some(1));
     }
 
+    #[cfg(feature = "schema")]
     #[test]
     fn checked_in_schema_matches_the_types() {
         let generated =
@@ -328,6 +333,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "schema")]
     #[test]
     fn a_real_timeline_validates_against_the_schema() {
         let schema = Timeline::json_schema();

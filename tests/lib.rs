@@ -2,6 +2,7 @@
 
 mod support;
 
+mod build_script;
 mod capture;
 mod commands;
 mod config_errors;

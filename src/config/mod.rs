@@ -68,7 +68,9 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, Error> {
 /// Parses and validates Milo.toml text as if read from `path`: relative paths resolve against
 /// `path`'s folder. Returns the pipeline and the `timeline` path when the file sets one.
 pub fn parse_str(text: &str, path: &Path) -> Result<(Pipeline, Option<PathBuf>), Error> {
-    let dir = path.parent().unwrap_or(Path::new("")).to_path_buf();
+    // A bare file name has an empty parent: its folder is the current one.
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = dir.to_path_buf();
     parse_in(text, &path.display().to_string(), &dir, false)
 }
 

@@ -1,0 +1,195 @@
+//! Running a pipeline from a build script (`build.rs`).
+//!
+//! ```no_run
+//! // build.rs
+//! fn main() -> Result<(), milo::build_script::BuildError> {
+//!     milo::build_script::run("Milo.toml")?;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! [`run`] prints `cargo:rerun-if-changed=` for the file, draws no bars, writes the
+//! timeline and every phase's full log under `$OUT_DIR/milo/`, and on failure prints each
+//! failed phase's error and output tail, then a summary, as `cargo:warning=` lines. The
+//! returned [`BuildError`] prints as a plain message, so returning it from `main` fails the
+//! build with that message.
+
+use std::fmt::{self, Write as _};
+use std::path::{Path, PathBuf};
+
+use crate::error::Error;
+use crate::exec::RunOptions;
+use crate::pipeline::Pipeline;
+use crate::state::{PhaseStatus, PipelineState, PipelineStatus};
+
+/// How many output lines of a failed phase are shown as warnings.
+const TAIL_LINES: usize = 20;
+
+/// Why the build script failed. Its `Debug` is its message, so that `main` returning it
+/// prints something a person can read.
+pub struct BuildError {
+    message: String,
+    state: Option<Box<PipelineState>>,
+}
+
+impl BuildError {
+    /// The final state of the run, when the pipeline ran.
+    pub fn state(&self) -> Option<&PipelineState> {
+        self.state.as_deref()
+    }
+}
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl fmt::Debug for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for BuildError {}
+
+impl From<Error> for BuildError {
+    fn from(e: Error) -> Self {
+        Self { message: e.to_string(), state: None }
+    }
+}
+
+/// Runs the Milo.toml at `path` (relative to the package root, where build scripts run).
+pub fn run(path: impl AsRef<Path>) -> Result<PipelineState, BuildError> {
+    let path = path.as_ref();
+    println!("cargo:rerun-if-changed={}", path.display());
+    let pipeline = Pipeline::from_path(path).inspect_err(|e| warn_lines(&e.to_string()))?;
+    run_pipeline(&pipeline)
+}
+
+/// Runs a pipeline built in code the same way [`run`] runs a file.
+pub fn run_pipeline(pipeline: &Pipeline) -> Result<PipelineState, BuildError> {
+    let timeline = out_dir()?.join("milo").join("timeline.json");
+    let options = RunOptions { timeline: Some(timeline.clone()), ..RunOptions::default() };
+    let state = pipeline.run(options)?;
+    if state.status == PipelineStatus::Completed {
+        return Ok(state);
+    }
+    let report = failure_report(&state, &timeline);
+    warn_lines(&report);
+    let message = format!(
+        "milo: pipeline `{}` {}: {} (timeline: {})",
+        state.name,
+        state.status.as_str(),
+        failed_names(&state),
+        timeline.display()
+    );
+    Err(BuildError { message, state: Some(Box::new(state)) })
+}
+
+fn out_dir() -> Result<PathBuf, BuildError> {
+    std::env::var_os("OUT_DIR").map(PathBuf::from).ok_or_else(|| BuildError {
+        message: "milo: OUT_DIR is not set: call milo::build_script from a build script \
+                  (build.rs), or use Pipeline::run elsewhere"
+            .to_owned(),
+        state: None,
+    })
+}
+
+/// Each failed phase's error and output tail, then a one-line summary.
+pub fn failure_report(state: &PipelineState, timeline: &Path) -> String {
+    let mut out = String::new();
+    for p in state.phases.iter().filter(|p| p.status == PhaseStatus::Failed) {
+        let error = p.error.as_deref().unwrap_or("failed");
+        let _ = writeln!(out, "phase `{}` failed: {error}", p.name);
+        let skip = p.logs.len().saturating_sub(TAIL_LINES);
+        for line in p.logs.lines().iter().skip(skip) {
+            let _ = writeln!(out, "  | {}", line.line);
+        }
+    }
+    let count = |s: PhaseStatus| state.phases.iter().filter(|p| p.status == s).count();
+    let _ = write!(
+        out,
+        "pipeline `{}` {}: {} completed, {} failed, {} skipped, {} cancelled, {} not run; \
+         full logs beside {}",
+        state.name,
+        state.status.as_str(),
+        count(PhaseStatus::Completed),
+        count(PhaseStatus::Failed),
+        count(PhaseStatus::Skipped),
+        count(PhaseStatus::Cancelled),
+        count(PhaseStatus::Pending),
+        timeline.display()
+    );
+    out
+}
+
+fn failed_names(state: &PipelineState) -> String {
+    let failed: Vec<String> = state
+        .phases
+        .iter()
+        .filter(|p| p.status == PhaseStatus::Failed)
+        .map(|p| format!("`{}` ({})", p.name, p.error.as_deref().unwrap_or("failed")))
+        .collect();
+    if failed.is_empty() { "no phase failed".to_owned() } else { failed.join(", ") }
+}
+
+/// Prints every line of `text` as a `cargo:warning=` line (cargo shows one warning a line).
+fn warn_lines(text: &str) {
+    for line in text.lines() {
+        println!("cargo:warning={line}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::action::{Action, Stream};
+    use crate::phase::Phase;
+    use crate::reducer::reduce;
+
+    #[test]
+    fn report_names_the_failed_phase_and_its_tail() {
+        let pipeline = Pipeline::new("codegen")
+            .phase(Phase::cmd("ok", "true"))
+            .phase(Phase::cmd("bad", "false"))
+            .phase(Phase::cmd("later", "true").depends_on(["bad"]))
+            .build()
+            .expect("valid");
+        let actions = [
+            Action::PhaseStart { name: "ok".into(), attempt: 1, t: 0.0 },
+            Action::PhaseComplete { name: "ok".into(), result: json!({"exit_code": 0}), t: 0.1 },
+            Action::PhaseStart { name: "bad".into(), attempt: 1, t: 0.1 },
+            Action::PhaseLog {
+                name: "bad".into(),
+                line: "no such table".into(),
+                stream: Stream::Stderr,
+                t: 0.2,
+            },
+            Action::PhaseFailed {
+                name: "bad".into(),
+                error: "exit code 1".into(),
+                exit_code: Some(1),
+                t: 0.3,
+            },
+            Action::PipelineFailed { t: 0.3 },
+        ];
+        let state = actions.iter().fold(PipelineState::new(&pipeline), reduce);
+        let report = failure_report(&state, Path::new("/out/milo/timeline.json"));
+        assert_eq!(
+            report,
+            "phase `bad` failed: exit code 1\n  | no such table\n\
+             pipeline `codegen` failed: 1 completed, 1 failed, 0 skipped, 0 cancelled, 1 not run; \
+             full logs beside /out/milo/timeline.json"
+        );
+        assert_eq!(failed_names(&state), "`bad` (exit code 1)");
+    }
+
+    #[test]
+    fn build_error_debug_is_its_message() {
+        let e = BuildError { message: "milo: pipeline `x` failed".into(), state: None };
+        assert_eq!(format!("{e:?}"), "milo: pipeline `x` failed");
+    }
+}

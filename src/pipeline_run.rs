@@ -1,0 +1,77 @@
+//! The library's entry points on [`Pipeline`]: load one from Milo.toml, and run it.
+
+use std::path::Path;
+
+use crate::error::Error;
+use crate::exec::{self, RunOptions};
+use crate::pipeline::Pipeline;
+use crate::state::PipelineState;
+
+impl Pipeline {
+    /// Parses and validates Milo.toml text. Relative paths (`cwd`) resolve against the
+    /// current directory; use [`from_path`](Self::from_path) to resolve them against a file's
+    /// folder. Errors are the same located diagnostics `cargo milo check` prints.
+    ///
+    /// ```
+    /// use milo::Pipeline;
+    /// let pipeline = Pipeline::from_toml_str(r#"
+    ///     [pipeline]
+    ///     name = "codegen"
+    ///     [[pipeline.phase]]
+    ///     name = "schema"
+    ///     cmd = "echo schema"
+    ///     [[pipeline.phase]]
+    ///     name = "bindings"
+    ///     args = ["echo", "bindings"]
+    ///     depends_on = ["schema"]
+    /// "#)?;
+    /// assert_eq!(pipeline.execution_order(), ["schema", "bindings"]);
+    ///
+    /// let err = Pipeline::from_toml_str("[[pipeline.phase]]\nname = \"a\"\ncmd = \"true\"\ndepends_on = [\"b\"]\n")
+    ///     .unwrap_err();
+    /// assert!(err.to_string().contains("Milo.toml:4:"), "{err}");
+    /// # Ok::<(), milo::Error>(())
+    /// ```
+    pub fn from_toml_str(text: &str) -> Result<Self, Error> {
+        crate::config::parse_str(text, Path::new("Milo.toml")).map(|(pipeline, _)| pipeline)
+    }
+
+    /// Reads, parses and validates the Milo.toml at `path`; relative paths in it resolve
+    /// against its folder.
+    pub fn from_path(path: impl AsRef<Path>) -> Result<Self, Error> {
+        let path = path.as_ref();
+        let text =
+            std::fs::read_to_string(path).map_err(|e| Error::io("could not read", path, e))?;
+        crate::config::parse_str(&text, path).map(|(pipeline, _)| pipeline)
+    }
+
+    /// Runs the pipeline to its end and returns the final state (see [`exec::run`]).
+    ///
+    /// A pipeline that fails or is cancelled is still `Ok`: look at the state's `status`.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use milo::{Phase, Pipeline, PipelineStatus, exec::RunOptions};
+    /// let pipeline = Pipeline::new("codegen")
+    ///     .phase(Phase::cmd("version", "echo version=1.2.3 >> \"$MILO_OUTPUT\""))
+    ///     .phase(
+    ///         Phase::func("banner", |ctx| {
+    ///             let version = ctx.dependency("version").and_then(|r| r["outputs"]["version"].as_str());
+    ///             let version = version.unwrap_or("unknown").to_owned();
+    ///             writeln!(ctx.stdout(), "generating for {version}")?;
+    ///             Ok::<_, std::io::Error>(serde_json::json!({ "banner": format!("v{version}") }))
+    ///         })
+    ///         .depends_on(["version"]),
+    ///     )
+    ///     .build()?;
+    /// let state = pipeline.run(RunOptions::default())?;
+    /// assert_eq!(state.status, PipelineStatus::Completed);
+    /// let banner = state.phase("banner").unwrap();
+    /// assert_eq!(&*banner.logs.lines()[0].line, "generating for 1.2.3");
+    /// assert_eq!(banner.result.as_ref().unwrap()["banner"], "v1.2.3");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn run(&self, options: RunOptions) -> Result<PipelineState, Error> {
+        exec::run(self, options)
+    }
+}

@@ -1,0 +1,159 @@
+//! `milo::build_script` from a real crate's build.rs (tests/fixtures/buildrs), built by cargo
+//! with the library as a build-dependency without default features.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A copy of the fixture crate in a temp folder, depending on this repo by absolute path.
+struct Fixture {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+}
+
+impl Fixture {
+    /// `variant` names the copy's package: cargo keys a workspace member's artifacts by its
+    /// name, not its folder, so copies built into one target folder must be named apart.
+    fn new(variant: &str) -> Self {
+        let dir = tempfile::Builder::new().prefix("milo-buildrs").tempdir().expect("temp dir");
+        let root = dir.path().to_path_buf();
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/buildrs");
+        for file in ["build.rs", "Milo.toml", "src/main.rs"] {
+            let to = root.join(file);
+            std::fs::create_dir_all(to.parent().expect("parent")).expect("mkdir");
+            std::fs::copy(src.join(file), &to).expect("copy fixture file");
+        }
+        let manifest = std::fs::read_to_string(src.join("Cargo.toml")).expect("read manifest");
+        let repo = env!("CARGO_MANIFEST_DIR").replace('\\', "/");
+        let manifest =
+            manifest.replace("path = \"../../..\"", &format!("path = {repo:?}")).replace(
+                "name = \"milo-buildrs-fixture\"",
+                &format!("name = \"milo-buildrs-{variant}\""),
+            );
+        std::fs::write(root.join("Cargo.toml"), manifest).expect("write manifest");
+        Self { _dir: dir, root }
+    }
+
+    /// `cargo build -vv`, sharing one target folder across tests so the library builds once.
+    fn build(&self) -> Output {
+        let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/buildrs-fixture");
+        Command::new(env!("CARGO"))
+            .args(["build", "-vv", "--offline"])
+            .arg("--manifest-path")
+            .arg(self.root.join("Cargo.toml"))
+            .env("CARGO_TARGET_DIR", &target)
+            .env("CARGO_TERM_COLOR", "never")
+            .env_remove("RUSTFLAGS")
+            .output()
+            .expect("run cargo")
+    }
+
+    fn out_dirs(&self, output: &Output) -> Vec<PathBuf> {
+        let _ = self;
+        // With -vv cargo shows the environment of each rustc run, `OUT_DIR=…` among it.
+        let text = String::from_utf8_lossy(&output.stderr);
+        text.split("OUT_DIR=")
+            .skip(1)
+            .filter_map(|rest| rest.split_whitespace().next())
+            .map(|s| PathBuf::from(s.trim_matches(|c| c == '\'' || c == '"')))
+            .collect()
+    }
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "status: {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+#[test]
+fn build_script_generates_code_and_reruns_when_milo_toml_changes() {
+    let fixture = Fixture::new("ok");
+    let first = fixture.build();
+    assert!(first.status.success(), "{}", text(&first));
+    let log = String::from_utf8_lossy(&first.stderr);
+    assert!(log.contains("build-script-build"), "the build script ran:\n{log}");
+
+    // The generated file is used by the crate.
+    let binary = Command::new(env!("CARGO"))
+        .args(["run", "--offline", "--quiet", "--manifest-path"])
+        .arg(fixture.root.join("Cargo.toml"))
+        .env(
+            "CARGO_TARGET_DIR",
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("target/buildrs-fixture"),
+        )
+        .output()
+        .expect("cargo run");
+    assert_eq!(String::from_utf8_lossy(&binary.stdout), "hello from milo\n", "{}", text(&binary));
+
+    // Its timeline and logs land in OUT_DIR.
+    let out_dirs = fixture.out_dirs(&first);
+    let timeline = out_dirs
+        .iter()
+        .map(|d| d.join("milo/timeline.json"))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("no milo/timeline.json under {out_dirs:?}"));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&timeline).expect("read")).expect("json");
+    assert_eq!(json["status"], "completed");
+    assert_eq!(json["phases"][0]["outputs"]["version"], "1.2.3");
+    assert!(timeline.with_file_name("logs").join("generate.log").is_file());
+
+    // Nothing changed: the build script does not run again.
+    let second = fixture.build();
+    let log = text(&second);
+    assert!(second.status.success(), "{log}");
+    assert!(log.contains("Fresh milo-buildrs-ok"), "{log}");
+    assert!(!log.contains("build-script-build`"), "nothing changed, yet the script ran:\n{log}");
+
+    // Touching Milo.toml reruns it.
+    let milo = fixture.root.join("Milo.toml");
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(5);
+    std::fs::File::options()
+        .append(true)
+        .open(&milo)
+        .and_then(|f| f.set_modified(later))
+        .expect("touch Milo.toml");
+    let third = fixture.build();
+    let log = text(&third);
+    assert!(third.status.success(), "{log}");
+    assert!(log.contains("the file `Milo.toml` has changed"), "{log}");
+    assert!(
+        log.contains("build-script-build`"),
+        "Milo.toml changed, the script did not run:\n{log}"
+    );
+}
+
+#[test]
+fn failing_phase_fails_the_build_with_its_error_as_warnings() {
+    let fixture = Fixture::new("fail");
+    std::fs::write(
+        fixture.root.join("Milo.toml"),
+        "[pipeline]\nname = \"codegen\"\n\n[[pipeline.phase]]\nname = \"generate\"\n\
+         cmd = \"echo 'schema.sql: no such table' >&2; exit 3\"\n",
+    )
+    .expect("write Milo.toml");
+    let output = fixture.build();
+    let all = text(&output);
+    assert!(!output.status.success(), "the build must fail:\n{all}");
+    assert!(all.contains("warning=phase `generate` failed: exit code 3"), "{all}");
+    assert!(all.contains("warning=  | schema.sql: no such table"), "{all}");
+    assert!(all.contains("milo: pipeline `codegen` failed: `generate` (exit code 3)"), "{all}");
+}
+
+#[test]
+fn invalid_milo_toml_fails_the_build_with_a_located_message() {
+    let fixture = Fixture::new("invalid");
+    std::fs::write(
+        fixture.root.join("Milo.toml"),
+        "[[pipeline.phase]]\nname = \"generate\"\ncmd = \"true\"\ndepends_on = [\"biuld\"]\n",
+    )
+    .expect("write Milo.toml");
+    let output = fixture.build();
+    let all = text(&output);
+    assert!(!output.status.success(), "{all}");
+    assert!(all.contains("Milo.toml:4:"), "the error is located:\n{all}");
+    assert!(all.contains("biuld"), "{all}");
+}
