@@ -118,7 +118,7 @@ const POLICY_KEYS: &[&str] = &["on_fail", "max_retries", "retry_delay", "retry_b
 /// trusted then); shape problems come back beside the raw pipeline.
 pub fn parse(source: &str) -> Result<(RawPipeline, Vec<Diagnostic>), Vec<Diagnostic>> {
     if source.len() > 2 * CHUNK
-        && let Some(pipeline) = parse_chunked(source)
+        && let Some(pipeline) = parse_chunked(source, CHUNK)
     {
         return Ok((pipeline, Vec::new()));
     }
@@ -151,13 +151,18 @@ const PHASE_HEADER: &str = "[[pipeline.phase]]";
 /// string leaves the piece before it unterminated), a piece holding another table, a shape
 /// problem — returns `None` and the whole file is parsed at once, so diagnostics are exactly
 /// those of a whole-file parse.
-fn parse_chunked(source: &str) -> Option<RawPipeline> {
+fn parse_chunked(source: &str, chunk: usize) -> Option<RawPipeline> {
     let mut cuts = vec![0];
     let mut headers = vec![0usize];
     let mut line_start = 0;
     for line in source.split_inclusive('\n') {
-        if line.trim() == PHASE_HEADER {
-            if line_start - cuts[cuts.len() - 1] >= CHUNK {
+        // Count every header (`[[pipeline.phase]] # note` too); cut only before bare ones.
+        if line.trim_start().starts_with(PHASE_HEADER) {
+            // A piece holds at least one header, the first piece included.
+            if line.trim() == PHASE_HEADER
+                && headers[headers.len() - 1] > 0
+                && line_start - cuts[cuts.len() - 1] >= chunk
+            {
                 cuts.push(line_start);
                 headers.push(0);
             }
@@ -581,7 +586,7 @@ policy = { on_fail = "retry", retry_delay = 2 }
     fn big_files_parse_in_pieces_exactly_like_whole() {
         let text = big_file(20_000, "");
         assert!(text.len() > 2 * CHUNK);
-        let pieces = parse_chunked(&text).expect("a clean big file parses in pieces");
+        let pieces = parse_chunked(&text, CHUNK).expect("a clean big file parses in pieces");
         let (whole, problems) = parse_whole(&text).expect("valid");
         assert!(problems.is_empty());
         assert_eq!(pieces.phases.len(), 20_000);
@@ -598,23 +603,101 @@ policy = { on_fail = "retry", retry_delay = 2 }
             ["\n[pipeline.env]\nA = \"1\"\n", "\nweight = -1\nnmae = 1\n", "\n[[pipeline.phase]\n"]
         {
             let text = big_file(20_000, extra);
-            assert!(parse_chunked(&text).is_none(), "{extra:?}");
+            assert!(parse_chunked(&text, CHUNK).is_none(), "{extra:?}");
         }
         let inline = format!(
             "[pipeline]\nphase = [{{ name = \"x\", cmd = \"y\" }}]\n{}",
             phases(20_000, "p")
         );
-        assert!(parse_chunked(&inline).is_none());
+        assert!(parse_chunked(&inline, CHUNK).is_none());
         // A cut inside a multi-line string leaves the piece before it unterminated.
         let mut text = big_file(10_000, "");
         text.push_str("description = \"\"\"\n");
         text.push_str(&"x\n".repeat(CHUNK));
         text.push_str("[[pipeline.phase]]\n\"\"\"\n");
         text.push_str(&phases(10_000, "q"));
-        assert!(parse_chunked(&text).is_none());
+        assert!(parse_chunked(&text, CHUNK).is_none());
         let (raw, problems) = parse(&text).expect("valid TOML");
         assert!(problems.is_empty(), "{problems:?}");
         assert_eq!(raw.phases.len(), 20_000);
+    }
+
+    /// A small file with the unusual shapes pieces must respect: subtables, dotted keys,
+    /// comments, a multi-line string holding a header line, a table after the phases.
+    const VARIED: &str = r#"[pipeline]
+name = "v"
+env = { A = "1" }
+
+[[pipeline.phase]]
+name = "a"
+cmd = "echo a"
+[pipeline.phase.policy]
+on_fail = "retry"
+
+[[pipeline.phase]]
+name = "b"
+description = """
+[[pipeline.phase]]
+not a header"""
+args = ["x", "y"]
+depends_on = ["a"]
+
+[[pipeline.phase]]   # a comment
+name = "c"
+policy.on_fail = "skip"
+env.B = "2"
+
+[[pipeline.phase]]
+name = "d"
+cmd = 'echo d'
+depends_on = ["b", "c"]
+timeout = "1m"
+
+[[pipeline.phase]]
+name = "e"
+cmd = "x"
+"#;
+
+    proptest::proptest! {
+        /// Whenever pieces succeed, they give exactly what the whole-file parse gives.
+        #[test]
+        fn pieces_agree_with_the_whole_file(
+            edits in proptest::collection::vec((0usize..2000, 0usize..4, "[a-z\\[\\]\"=\n .#]{0,6}"), 0..4),
+            chunk in 1usize..400,
+            fake_header in proptest::bool::ANY,
+        ) {
+            let mut text = if fake_header { VARIED.to_owned() } else { plain() };
+            for (at, len, insert) in &edits {
+                let at = (*at).min(text.len());
+                let end = (at + len).min(text.len());
+                if text.is_char_boundary(at) && text.is_char_boundary(end) {
+                    text.replace_range(at..end, insert);
+                }
+            }
+            if let Some(pieces) = parse_chunked(&text, chunk) {
+                let (whole, problems) = parse_whole(&text).expect("pieces parsed, so the file does");
+                proptest::prop_assert!(problems.is_empty());
+                proptest::prop_assert_eq!(format!("{pieces:?}"), format!("{whole:?}"));
+            }
+        }
+    }
+
+    /// VARIED without the header line inside its multi-line string.
+    fn plain() -> String {
+        VARIED.replace("\"\"\"\n[[pipeline.phase]]\n", "\"\"\"\n")
+    }
+
+    #[test]
+    fn the_varied_file_is_cut_into_pieces() {
+        let text = plain();
+        let pieces = parse_chunked(&text, 1).expect("clean");
+        let (whole, problems) = parse_whole(&text).expect("valid");
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(format!("{pieces:?}"), format!("{whole:?}"));
+        assert_eq!(whole.phases.len(), 5);
+        // A cut inside the multi-line string fails the piece before it: parse whole.
+        assert!(parse_chunked(VARIED, 1).is_none());
+        assert_eq!(parse_whole(VARIED).expect("valid").0.phases.len(), 5);
     }
 
     #[test]
