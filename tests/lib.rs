@@ -12,5 +12,6 @@ mod interrupt;
 mod retry;
 mod run;
 mod run_support;
+mod tui_live;
 mod tui_render;
 mod tui_view;

@@ -9,7 +9,7 @@ mod list;
 mod load;
 mod order;
 mod run;
-#[cfg(feature = "tui")]
+mod run_tui;
 mod view;
 
 use std::ffi::OsString;

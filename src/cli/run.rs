@@ -30,12 +30,8 @@ pub fn execute(global: &GlobalArgs, args: &RunArgs) -> Result<u8, Error> {
         print(&plan(&pipeline));
         return Ok(EXIT_OK);
     }
-    if args.tui {
-        return Err(Error::usage(
-            "`run --tui` is not available in this build yet",
-            "run without `--tui`, then open the result with `cargo milo view`",
-        ));
-    }
+    // `--tui`: the detail view draws the run instead of bars or lines (cli/run_tui.rs).
+    let tui = args.tui && super::run_tui::usable();
     let timeline = match &args.timeline {
         Some(p) if p.is_relative() => current_dir()?.join(p),
         Some(p) => p.clone(),
@@ -51,7 +47,7 @@ pub fn execute(global: &GlobalArgs, args: &RunArgs) -> Result<u8, Error> {
         RunOptions { timeline: Some(timeline.clone()), cancel, ..RunOptions::default() };
     #[cfg(feature = "progress")]
     let mut bars = None;
-    match mode {
+    match if tui { Mode::Quiet } else { mode } {
         Mode::Quiet => {}
         Mode::Plain => {
             let capture = pipeline.settings().capture_output;
@@ -66,7 +62,8 @@ pub fn execute(global: &GlobalArgs, args: &RunArgs) -> Result<u8, Error> {
             bars = Some(b);
         }
     }
-    let state = exec::run(&pipeline, options)?;
+    let state =
+        if tui { super::run_tui::run(&pipeline, options)? } else { exec::run(&pipeline, options)? };
     #[cfg(feature = "progress")]
     if let Some(b) = bars {
         b.finish();

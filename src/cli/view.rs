@@ -28,7 +28,7 @@ pub fn execute(global: &GlobalArgs, args: &ViewArgs) -> Result<u8, Error> {
         return Ok(EXIT_OK);
     }
     match Live::new().run(view) {
-        Ok(Outcome::Quit { .. }) => Ok(EXIT_OK),
+        Ok(Outcome::Quit { .. } | Outcome::Closed) => Ok(EXIT_OK),
         Ok(Outcome::Interrupted) => Err(Error::Interrupted),
         Err(e) => Err(Error::io("drawing the detail view on", "the terminal", e)),
     }

@@ -35,6 +35,7 @@ const BATCH: usize = 20_000;
 enum Input {
     Action(Action),
     Terminal(Event),
+    Close,
 }
 
 /// How the view ended.
@@ -47,12 +48,14 @@ pub enum Outcome {
     },
     /// SIGTERM, SIGINT or SIGHUP arrived, or a panic restored the terminal.
     Interrupted,
+    /// The program closed the view (see [`Live::closer`]).
+    Closed,
 }
 
 impl Outcome {
     /// Whether the run must be cancelled: the user quit mid-run, or a signal arrived.
     pub fn cancels_run(self) -> bool {
-        !matches!(self, Self::Quit { finished: true })
+        matches!(self, Self::Quit { finished: false } | Self::Interrupted)
     }
 }
 
@@ -100,6 +103,11 @@ impl Live {
         }
     }
 
+    /// A handle that closes the view from another thread, e.g. when the run could not go on.
+    pub fn closer(&self) -> Closer {
+        Closer(self.tx.clone())
+    }
+
     /// Takes over the terminal and runs the view until the user quits or a signal arrives;
     /// the terminal is restored before this returns.
     pub fn run(self, view: ViewState) -> io::Result<Outcome> {
@@ -113,6 +121,18 @@ impl Live {
         // The thread notices `stop` within one poll; it never blocks longer.
         let _ = input.join();
         result
+    }
+}
+
+/// Closes a running view (see [`Live::closer`]).
+#[derive(Debug, Clone)]
+pub struct Closer(Sender<Input>);
+
+impl Closer {
+    /// Makes the view return [`Outcome::Closed`] at its next turn.
+    pub fn close(&self) {
+        // Already gone: nothing to close.
+        let _ = self.0.send(Input::Close);
     }
 }
 
@@ -168,6 +188,9 @@ fn event_loop(
         let mut next = rx.recv_timeout(timeout).ok();
         let mut folded = 0;
         while let Some(input) = next.take() {
+            if matches!(input, Input::Close) {
+                return Ok(Outcome::Closed);
+            }
             view = fold(view, input, &mut clock);
             dirty = true;
             folded += 1;
@@ -214,6 +237,6 @@ fn fold(view: ViewState, input: Input, clock: &mut Clock) -> ViewState {
             None => view,
         },
         // A resize is handled when drawing: the size is read then.
-        Input::Terminal(_) => view,
+        Input::Terminal(_) | Input::Close => view,
     }
 }

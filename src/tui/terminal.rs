@@ -136,3 +136,18 @@ impl Drop for Signals {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_on_any_thread_restores_the_terminal() {
+        install_panic_hook();
+        // As if `enter` had succeeded; restoring a terminal that is not raw is harmless.
+        ACTIVE.store(true, Ordering::SeqCst);
+        let panicked = std::thread::spawn(|| panic!("boom in the executor")).join();
+        assert!(panicked.is_err());
+        assert!(!is_active(), "the panic hook restored the terminal");
+    }
+}

@@ -1,0 +1,60 @@
+//! `cargo milo run --tui`: the executor runs on its own thread while the detail view owns
+//! the terminal on this one.
+
+use crate::error::Error;
+use crate::exec::{Run, RunOptions};
+use crate::pipeline::Pipeline;
+use crate::state::PipelineState;
+use crate::tui::live::Live;
+use crate::tui::terminal;
+use crate::view::ViewState;
+
+/// Whether `--tui` can be honoured here; prints a note when it cannot.
+pub fn usable() -> bool {
+    let usable = terminal::is_interactive();
+    if !usable {
+        eprintln!("note: --tui needs a terminal (stdin and stdout); showing plain output instead");
+    }
+    usable
+}
+
+/// Runs `pipeline` like [`exec::run`](crate::exec::run), drawn by the detail view.
+///
+/// The view stays open after the run ends, until `q`. `q` (or Esc, Ctrl-C) before the end
+/// cancels the run as Ctrl-C would; so do SIGTERM and SIGHUP. Either way the terminal is
+/// restored before this waits for the executor to wind down, and the returned state is the
+/// executor's final one (`cancelled` when stopped).
+pub fn run(pipeline: &Pipeline, options: RunOptions) -> Result<PipelineState, Error> {
+    let cancel = options.cancel.clone();
+    let live = Live::new();
+    let closer = live.closer();
+    let mut run = Run::new(pipeline, options)?;
+    // Same initial state as the store, and subscribed before the first action: the view's
+    // copy folds exactly what the store folds.
+    let initial = run.handle().snapshot();
+    run.subscribe(live.subscriber());
+    let executor = std::thread::Builder::new()
+        .name("milo-executor".into())
+        .spawn(move || {
+            let result = run.execute();
+            if result.is_err() {
+                closer.close();
+            }
+            result
+        })
+        .map_err(|e| Error::io("starting the executor thread for", pipeline.name(), e))?;
+    let outcome = live.run(ViewState::new(initial).live());
+    let stop = outcome.as_ref().map_or(true, |o| o.cancels_run());
+    // A signal may have cancelled already; a second cancel would mean "kill at once".
+    if stop && !cancel.is_cancelled() {
+        cancel.cancel();
+    }
+    if stop {
+        eprintln!("note: stopping the run: running phases get SIGTERM, then SIGKILL");
+    }
+    let result = executor.join().map_err(|_| {
+        Error::PipelineFailed("the executor thread panicked; see the message above".into())
+    })?;
+    outcome.map_err(|e| Error::io("drawing the detail view on", "the terminal", e))?;
+    result
+}
