@@ -68,6 +68,14 @@ impl Tmux {
         }
     }
 
+    /// Waits until the pane has printed the exit code and the terminal modes after it.
+    #[track_caller]
+    fn wait_for_exit(&self) -> String {
+        self.wait_for("the exit code and the terminal modes", |s| {
+            s.contains("EXIT=") && s.lines().any(|l| l.trim_end().ends_with("echo"))
+        })
+    }
+
     /// `alternate_on cursor_flag` of the pane: `0 1` once the terminal is restored.
     fn modes(&self) -> String {
         self.run(&["display-message", "-p", "#{alternate_on} #{cursor_flag}"]).trim().to_owned()
@@ -125,7 +133,7 @@ fn run_tui_navigates_shows_logs_and_q_cancels_and_restores_the_terminal() {
     assert!(screen.contains("!│ oops"), "stderr is marked:\n{screen}");
     assert!(screen.contains("following"), "{screen}");
     tmux.keys(&["q"]);
-    let screen = tmux.wait_for("the exit code", |s| s.contains("EXIT="));
+    let screen = tmux.wait_for_exit();
     assert!(screen.contains("EXIT=130"), "q mid-run cancels as Ctrl-C would:\n{screen}");
     assert_cooked(&screen);
     assert_eq!(tmux.modes(), "0 1", "alternate screen left, cursor shown");
@@ -145,7 +153,7 @@ fn run_tui_stays_open_after_the_run_until_q() {
     assert!(screen.contains("done-and-dusted"), "the preview shows the output:\n{screen}");
     assert!(!screen.contains("EXIT="), "the view waits for q:\n{screen}");
     tmux.keys(&["q"]);
-    let screen = tmux.wait_for("the exit code", |s| s.contains("EXIT="));
+    let screen = tmux.wait_for_exit();
     assert!(screen.contains("EXIT=0"), "{screen}");
     assert_cooked(&screen);
     assert_eq!(tmux.modes(), "0 1");
@@ -165,7 +173,7 @@ fn view_replays_a_recorded_timeline_in_a_terminal() {
     tmux.keys(&["Escape"]);
     tmux.wait_for("the overview again", |s| s.contains("enter to scroll"));
     tmux.keys(&["Escape"]);
-    let screen = tmux.wait_for("the exit code", |s| s.contains("EXIT="));
+    let screen = tmux.wait_for_exit();
     assert!(screen.contains("EXIT=0"), "{screen}");
     assert_cooked(&screen);
     assert_eq!(tmux.modes(), "0 1");
@@ -202,7 +210,7 @@ fn sigterm_while_the_view_is_open_cancels_and_restores_the_terminal() {
         .expect("a pid");
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGTERM)
         .expect("signal cargo-milo");
-    let screen = tmux.wait_for("the exit code", |s| s.contains("EXIT="));
+    let screen = tmux.wait_for_exit();
     assert!(screen.contains("EXIT=130"), "{screen}");
     assert_cooked(&screen);
     assert_eq!(tmux.modes(), "0 1");
