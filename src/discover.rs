@@ -1,7 +1,7 @@
 //! Finding Milo.toml and the Cargo target directory, cheaply: a walk up the folders, no
 //! `cargo metadata`.
 
-use std::ffi::OsStr;
+use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -56,14 +56,44 @@ pub fn find(start: &Path) -> Result<PathBuf, Vec<PathBuf>> {
     Err(searched)
 }
 
-/// The Cargo target directory for a project whose Milo.toml lives in `milo_dir`:
-/// `cargo_target_dir` (the `CARGO_TARGET_DIR` variable, relative to `cwd`), else
-/// `<workspace root>/target`, else `<milo_dir>/target` outside a Cargo project.
-pub fn target_dir(milo_dir: &Path, cwd: &Path, cargo_target_dir: Option<&OsStr>) -> PathBuf {
-    if let Some(dir) = cargo_target_dir.filter(|d| !d.is_empty()) {
+/// The Cargo target directory for a project whose Milo.toml lives in `milo_dir`, found as
+/// cargo finds it, without running cargo: `CARGO_TARGET_DIR` or `CARGO_BUILD_TARGET_DIR`
+/// (relative to `cwd`), else `build.target-dir` from the nearest `.cargo/config.toml` above
+/// `cwd` or in `CARGO_HOME` (relative to the folder holding `.cargo`), else
+/// `<workspace root>/target`, else `<milo_dir>/target` outside a Cargo project. `env` reads
+/// an environment variable.
+pub fn target_dir(milo_dir: &Path, cwd: &Path, env: impl Fn(&str) -> Option<OsString>) -> PathBuf {
+    let set = |key: &str| env(key).filter(|v| !v.is_empty());
+    if let Some(dir) = set("CARGO_TARGET_DIR").or_else(|| set("CARGO_BUILD_TARGET_DIR")) {
         return cwd.join(dir);
     }
+    let cargo_home = set("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| set("HOME").map(|home| Path::new(&home).join(".cargo")));
+    let configs = cwd.ancestors().map(|dir| (dir.join(".cargo"), dir.to_path_buf())).chain(
+        cargo_home.map(|home| {
+            let base = home.parent().map_or_else(|| home.clone(), Path::to_path_buf);
+            (home, base)
+        }),
+    );
+    for (cargo_dir, base) in configs {
+        for name in ["config.toml", "config"] {
+            if let Ok(text) = fs::read_to_string(cargo_dir.join(name))
+                && let Some(dir) = config_target_dir(&text)
+            {
+                return base.join(dir);
+            }
+        }
+    }
     workspace_root(milo_dir).unwrap_or_else(|| milo_dir.to_path_buf()).join("target")
+}
+
+/// `build.target-dir` from a cargo config file; an unreadable file counts as unset.
+fn config_target_dir(text: &str) -> Option<String> {
+    let doc = toml::de::DeTable::parse(text).ok()?;
+    let build = doc.get_ref().get("build")?.get_ref().as_table()?;
+    let dir = build.get("target-dir")?.get_ref().as_str()?;
+    (!dir.is_empty()).then(|| dir.to_owned())
 }
 
 #[cfg(test)]
@@ -93,18 +123,49 @@ mod tests {
         assert_eq!(find(&deep), Ok(root.join("crates/app").join(FILE_NAME)));
     }
 
+    fn no_env(_: &str) -> Option<OsString> {
+        None
+    }
+
     #[test]
     fn target_dir_prefers_the_variable_then_the_workspace() {
         let tmp = tempfile::tempdir().expect("tempdir");
         let root = tmp.path();
         let app = root.join("app");
         fs::create_dir_all(&app).expect("mkdir");
-        assert_eq!(target_dir(&app, root, None), app.join("target"));
+        assert_eq!(target_dir(&app, root, no_env), app.join("target"));
         fs::write(root.join("Cargo.toml"), "[workspace]\n").expect("write");
-        assert_eq!(target_dir(&app, root, None), root.join("target"));
-        assert_eq!(target_dir(&app, &app, Some(OsStr::new("out"))), app.join("out"));
-        assert_eq!(target_dir(&app, &app, Some(OsStr::new(""))), root.join("target"));
-        assert_eq!(target_dir(&app, &app, Some(OsStr::new("/t"))), Path::new("/t"));
+        assert_eq!(target_dir(&app, root, no_env), root.join("target"));
+        let var = |value: &'static str| {
+            move |key: &str| (key == "CARGO_TARGET_DIR").then(|| OsString::from(value))
+        };
+        assert_eq!(target_dir(&app, &app, var("out")), app.join("out"));
+        assert_eq!(target_dir(&app, &app, var("")), root.join("target"));
+        assert_eq!(target_dir(&app, &app, var("/t")), Path::new("/t"));
+        let build_var = |key: &str| (key == "CARGO_BUILD_TARGET_DIR").then(|| OsString::from("b"));
+        assert_eq!(target_dir(&app, &app, build_var), app.join("b"));
+    }
+
+    #[test]
+    fn target_dir_from_cargo_config_files() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let root = tmp.path();
+        let app = root.join("ws/app");
+        fs::create_dir_all(root.join("ws/.cargo")).expect("mkdir");
+        fs::create_dir_all(root.join("home/.cargo")).expect("mkdir");
+        fs::create_dir_all(&app).expect("mkdir");
+        fs::write(root.join("ws/Cargo.toml"), "[workspace]\n").expect("write");
+        let home = root.join("home");
+        let env = move |key: &str| (key == "HOME").then(|| home.clone().into_os_string());
+        assert_eq!(target_dir(&app, &app, &env), root.join("ws/target"));
+        fs::write(root.join("home/.cargo/config.toml"), "[build]\ntarget-dir = \"shared\"\n")
+            .expect("write");
+        assert_eq!(target_dir(&app, &app, &env), root.join("home/shared"));
+        fs::write(root.join("ws/.cargo/config.toml"), "build.target-dir = \"tgt\"\n")
+            .expect("write");
+        assert_eq!(target_dir(&app, &app, &env), root.join("ws/tgt"));
+        fs::write(root.join("ws/.cargo/config.toml"), "not toml [").expect("write");
+        assert_eq!(target_dir(&app, &app, &env), root.join("home/shared"));
     }
 
     #[test]

@@ -100,30 +100,60 @@ mod library {
         assert_eq!(phase.cwd.as_deref(), Some(root.join("crates/a").as_path()));
         assert_eq!(loaded.pipeline.settings().dir.as_deref(), Some(root));
     }
+}
 
-    #[test]
-    fn default_timeline_is_in_the_workspace_target_dir() {
-        let tmp = tempfile::tempdir().expect("tempdir");
-        let root = tmp.path();
-        write(root, "Cargo.toml", "[workspace]\nmembers = [\"app\"]\n");
-        write(root, "app/Cargo.toml", "[package]\nname = \"app\"\n");
-        write(root, "app/Milo.toml", "[[pipeline.phase]]\nname = \"a\"\ncmd = \"true\"\n");
-        let loaded = load(&options(&root.join("app"))).expect("loads");
-        // CARGO_TARGET_DIR would move it; the test harness does not set it for lib tests,
-        // so only check the shape when it is unset.
-        if std::env::var_os("CARGO_TARGET_DIR").is_none() {
-            assert_eq!(loaded.timeline, root.join("target/milo/timeline.json"));
-        }
-    }
+/// `check -v` with a clean environment: no cargo variables, HOME in the temp folder.
+fn timeline_of(test: Test) -> String {
+    let root = test.root();
+    let out = test
+        .env("HOME", root.join("home"))
+        .env_remove("CARGO_HOME")
+        .env_remove("CARGO_BUILD_TARGET_DIR")
+        .args(["check", "-v"])
+        .run();
+    out.success();
+    let stdout = out.stdout();
+    let line = stdout.lines().find(|l| l.trim_start().starts_with("timeline:"));
+    line.expect("check -v prints the timeline").trim_start()["timeline:".len()..].trim().to_owned()
+}
 
-    #[test]
-    fn default_timeline_outside_cargo_is_beside_the_file() {
-        let tmp = tempfile::tempdir().expect("tempdir");
-        let root = tmp.path();
-        write(root, "x/Milo.toml", "[[pipeline.phase]]\nname = \"a\"\ncmd = \"true\"\n");
-        let loaded = load(&options(&root.join("x"))).expect("loads");
-        if std::env::var_os("CARGO_TARGET_DIR").is_none() {
-            assert_eq!(loaded.timeline, root.join("x/target/milo/timeline.json"));
-        }
-    }
+#[test]
+fn default_timeline_is_in_the_workspace_target_dir() {
+    let test = Test::new()
+        .file("Cargo.toml", "[workspace]\nmembers = [\"app\"]\n")
+        .file("app/Cargo.toml", "[package]\nname = \"app\"\n")
+        .file("app/Milo.toml", ONE)
+        .cwd("app");
+    assert_eq!(timeline_of(test), "[ROOT]/target/milo/timeline.json");
+}
+
+#[test]
+fn default_timeline_outside_cargo_is_beside_the_file() {
+    let test = Test::new().file("x/Milo.toml", ONE).cwd("x");
+    assert_eq!(timeline_of(test), "[ROOT]/x/target/milo/timeline.json");
+}
+
+#[test]
+fn cargo_target_dir_moves_the_default_timeline() {
+    let test = Test::new().milo_toml(ONE).env("CARGO_TARGET_DIR", "build/out");
+    assert_eq!(timeline_of(test), "[ROOT]/build/out/milo/timeline.json");
+}
+
+#[test]
+fn cargo_config_target_dir_moves_the_default_timeline() {
+    let test = Test::new()
+        .file("Cargo.toml", "[package]\nname = \"p\"\n")
+        .file(".cargo/config.toml", "[build]\ntarget-dir = \"tgt\"\n")
+        .milo_toml(ONE);
+    assert_eq!(timeline_of(test), "[ROOT]/tgt/milo/timeline.json");
+}
+
+#[test]
+fn timeline_in_the_file_wins_and_is_relative_to_it() {
+    let test = Test::new()
+        .file("ci/Milo.toml", &format!("[pipeline]\ntimeline = \"out/t.json\"\n{ONE}"))
+        .env("CARGO_TARGET_DIR", "elsewhere")
+        .arg("-f")
+        .arg("ci/Milo.toml");
+    assert_eq!(timeline_of(test), "[ROOT]/ci/out/t.json");
 }

@@ -1,15 +1,23 @@
 //! `cargo milo check`: validate Milo.toml and print a one-line summary.
 
+use std::fmt::Write as _;
+
 use super::GlobalArgs;
 use super::load::{load, print, shown};
 use crate::error::{EXIT_OK, Error};
 use crate::format;
 
-/// Validates; prints `Milo.toml: 5 phases, 4 dependencies, ok` unless `-q`.
+/// Validates; prints `Milo.toml: 5 phases, 4 dependencies, ok` unless `-q`. With `-v`, also
+/// the file read and where the timeline goes.
 pub fn execute(global: &GlobalArgs) -> Result<u8, Error> {
     let loaded = load(global)?;
     if !global.quiet {
-        print(&format!("{}\n", format::summary(&shown(&loaded.path), &loaded.pipeline)));
+        let mut text = format!("{}\n", format::summary(&shown(&loaded.path), &loaded.pipeline));
+        if global.verbose > 0 {
+            let _ = writeln!(text, "  file:     {}", loaded.path.display());
+            let _ = writeln!(text, "  timeline: {}", loaded.timeline.display());
+        }
+        print(&text);
     }
     Ok(EXIT_OK)
 }

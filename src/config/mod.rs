@@ -59,8 +59,9 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, Error> {
     let dir = path.parent().map_or_else(|| options.cwd.clone(), Path::to_path_buf);
     let (pipeline, timeline) = parse_in(&text, &shown, &dir, options.color)?;
     let timeline = timeline.unwrap_or_else(|| {
-        let env = std::env::var_os("CARGO_TARGET_DIR");
-        discover::target_dir(&dir, &options.cwd, env.as_deref()).join("milo").join("timeline.json")
+        discover::target_dir(&dir, &options.cwd, |key| std::env::var_os(key))
+            .join("milo")
+            .join("timeline.json")
     });
     Ok(Loaded { path, pipeline, timeline })
 }
