@@ -14,6 +14,7 @@
 //! ```
 
 mod duration;
+mod pieces;
 pub mod raw;
 pub mod validate;
 
@@ -75,7 +76,16 @@ pub fn parse_str(text: &str, path: &Path) -> Result<(Pipeline, Option<PathBuf>),
     parse_in(text, &path.display().to_string(), &dir, false)
 }
 
-/// Every problem in `text`, located; empty when the file is valid.
+/// Every problem in `text`, located; empty when the file is valid. For callers that report
+/// problems their own way (a build script's `cargo:warning` lines).
+///
+/// ```
+/// let text = "[[pipeline.phase]]\nname = \"a\"\ncmd = \"true\"\nweight = -1\n";
+/// let problems = milo::config::diagnostics(text);
+/// assert_eq!(problems.len(), 1);
+/// assert_eq!(problems[0].message, "`weight` must be >= 0, found -1");
+/// assert_eq!(problems[0].location(text), Some((4, 10)));
+/// ```
 pub fn diagnostics(text: &str) -> Vec<Diagnostic> {
     match raw::parse(text) {
         Err(syntax) => syntax,
