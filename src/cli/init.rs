@@ -25,6 +25,9 @@ pub fn execute(global: &GlobalArgs, args: &InitArgs) -> Result<u8, Error> {
         return Err(Error::usage(format!("unknown template `{}`", args.template), help));
     };
     let path = current_dir()?.join(global.config.as_deref().unwrap_or(FILE_NAME.as_ref()));
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| Error::io("could not create", parent, e))?;
+    }
     let file = OpenOptions::new().write(true).create_new(true).open(&path);
     let mut file = match file {
         Ok(file) => file,

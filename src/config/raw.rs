@@ -115,6 +115,37 @@ const PHASE_KEYS: &[&str] = &[
 ];
 const POLICY_KEYS: &[&str] = &["on_fail", "max_retries", "retry_delay", "retry_backoff"];
 
+/// Names other tools use for our keys (GitHub Actions, just, make), too far apart for a
+/// spelling suggestion: `needs` → `depends_on`.
+const ALIASES: &[(&str, &str)] = &[
+    ("needs", "depends_on"),
+    ("deps", "depends_on"),
+    ("dependencies", "depends_on"),
+    ("after", "depends_on"),
+    ("requires", "depends_on"),
+    ("run", "cmd"),
+    ("command", "cmd"),
+    ("script", "cmd"),
+    ("shell", "cmd"),
+    ("argv", "args"),
+    ("working-directory", "cwd"),
+    ("working_directory", "cwd"),
+    ("workdir", "cwd"),
+    ("dir", "cwd"),
+    ("environment", "env"),
+    ("desc", "description"),
+    ("timeout-minutes", "timeout"),
+    ("retries", "max_retries"),
+    ("retry", "max_retries"),
+    ("backoff", "retry_backoff"),
+    ("delay", "retry_delay"),
+    ("on_failure", "on_fail"),
+    ("on-failure", "on_fail"),
+    ("phases", "phase"),
+    ("steps", "phase"),
+    ("parallelism", "jobs"),
+];
+
 /// Parses `source`. TOML syntax errors are returned as the error (nothing else can be
 /// trusted then); shape problems come back beside the raw pipeline.
 pub fn parse(source: &str) -> Result<(RawPipeline, Vec<Diagnostic>), Vec<Diagnostic>> {
@@ -294,7 +325,11 @@ impl Reader {
         ]
         .into_iter()
         .find(|(keys, _)| *keys != known && keys.contains(&name));
-        d = match (home, closest(name, known.iter().copied())) {
+        let alias = ALIASES
+            .iter()
+            .find(|(from, to)| *from == name.to_ascii_lowercase() && known.contains(to))
+            .map(|(_, to)| *to);
+        d = match (home, alias.or_else(|| closest(name, known.iter().copied()))) {
             (Some((_, home)), _) => d.help(format!("`{name}` belongs {home}")),
             (None, Some(guess)) => d.help(format!("did you mean `{guess}`?")),
             (None, None) => d.note(format!("expected one of: {}", quoted_list(known))),
@@ -480,6 +515,19 @@ policy = { on_fail = "retry", retry_delay = 2 }
         assert!(messages.iter().any(|m| m.contains("`nmae`")));
         assert!(messages.iter().any(|m| m.contains("`weight` must be an integer, found a string")));
         assert!(problems.iter().any(|d| d.help.iter().any(|h| h.contains("`depends_on`"))));
+    }
+
+    #[test]
+    fn other_tools_names_are_recognised() {
+        let src = "[[pipeline.phase]]\nname = \"a\"\nrun = \"x\"\nneeds = []\nworking-directory = \".\"\n";
+        let (_, problems) = parse(src).expect("valid TOML");
+        let help: Vec<&str> =
+            problems.iter().flat_map(|d| d.help.iter().map(String::as_str)).collect();
+        assert_eq!(
+            help,
+            // Keys come in TOML's sorted order here; validation sorts by position.
+            ["did you mean `depends_on`?", "did you mean `cmd`?", "did you mean `cwd`?"]
+        );
     }
 
     #[test]
