@@ -9,7 +9,7 @@
 use std::io;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -30,6 +30,9 @@ const TICK: Duration = Duration::from_millis(100);
 const INPUT_POLL: Duration = Duration::from_millis(50);
 /// Most inputs folded between two frames, so a flood of log lines cannot starve drawing.
 const BATCH: usize = 20_000;
+/// Most inputs waiting for the view. When the view falls behind (a terminal that stopped
+/// reading), the store's dispatch waits: memory stays bounded, as capture promises.
+const QUEUE: usize = 65_536;
 
 #[derive(Debug)]
 enum Input {
@@ -76,7 +79,7 @@ impl Outcome {
 /// ```
 #[derive(Debug)]
 pub struct Live {
-    tx: Sender<Input>,
+    tx: SyncSender<Input>,
     rx: Receiver<Input>,
 }
 
@@ -89,7 +92,7 @@ impl Default for Live {
 impl Live {
     /// A session with no input yet.
     pub fn new() -> Self {
-        let (tx, rx) = mpsc::channel();
+        let (tx, rx) = mpsc::sync_channel(QUEUE);
         Self { tx, rx }
     }
 
@@ -111,13 +114,17 @@ impl Live {
     /// Takes over the terminal and runs the view until the user quits or a signal arrives;
     /// the terminal is restored before this returns.
     pub fn run(self, view: ViewState) -> io::Result<Outcome> {
+        let Self { tx, rx } = self;
         let signals = Signals::catch()?;
         let mut guard = terminal::enter()?;
         let stop = Arc::new(AtomicBool::new(false));
-        let input = spawn_input(self.tx.clone(), Arc::clone(&stop));
-        let result = event_loop(guard.terminal(), view, &self.rx, &signals);
+        let input = spawn_input(tx, Arc::clone(&stop));
+        let result = event_loop(guard.terminal(), view, &rx, &signals);
         stop.store(true, Ordering::SeqCst);
         drop(guard);
+        // With the receiver gone, a send blocked on a full queue (the input thread's, or the
+        // store's) fails at once instead of waiting for a view that is not coming back.
+        drop(rx);
         // The thread notices `stop` within one poll; it never blocks longer.
         let _ = input.join();
         result
@@ -126,7 +133,7 @@ impl Live {
 
 /// Closes a running view (see [`Live::closer`]).
 #[derive(Debug, Clone)]
-pub struct Closer(Sender<Input>);
+pub struct Closer(SyncSender<Input>);
 
 impl Closer {
     /// Makes the view return [`Outcome::Closed`] at its next turn.
@@ -136,7 +143,7 @@ impl Closer {
     }
 }
 
-fn spawn_input(tx: Sender<Input>, stop: Arc<AtomicBool>) -> JoinHandle<()> {
+fn spawn_input(tx: SyncSender<Input>, stop: Arc<AtomicBool>) -> JoinHandle<()> {
     std::thread::spawn(move || {
         while !stop.load(Ordering::SeqCst) {
             match event::poll(INPUT_POLL) {
