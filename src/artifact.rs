@@ -102,12 +102,12 @@ impl TimelineWriter {
     /// Subscribes to `store`: log lines go to the log files as they come, and the timeline
     /// is rewritten (throttled) by a thread of its own. Writes the initial timeline.
     pub fn attach(&mut self, store: &mut Store) {
-        let mut logs =
-            LogFiles { path: self.path.clone(), files: HashMap::new(), flushed: Instant::now() };
+        let mut logs = LogFiles::new(self.path.clone());
         let shared = Arc::clone(&self.shared);
         store.subscribe(move |action, _state| {
             logs.on_action(action);
-            if !shared.dirty.swap(true, Ordering::Relaxed) {
+            if !shared.dirty.load(Ordering::Relaxed) && !shared.dirty.swap(true, Ordering::Relaxed)
+            {
                 shared.wake.notify_one();
             }
         });
@@ -163,33 +163,57 @@ fn background(shared: &Shared, path: &Path, handle: &StateHandle) {
 /// The open log file of each phase.
 struct LogFiles {
     path: PathBuf,
-    files: HashMap<Arc<str>, BufWriter<File>>,
-    flushed: Instant,
+    files: Vec<BufWriter<File>>,
+    index: HashMap<Arc<str>, usize>,
+    /// The phase of the previous line and its file: lines come in runs of one phase.
+    last: Option<(Arc<str>, usize)>,
+    /// When the files were last flushed, in the run's seconds.
+    flushed: f64,
 }
 
 impl LogFiles {
+    fn new(path: PathBuf) -> Self {
+        Self { path, files: Vec::new(), index: HashMap::new(), last: None, flushed: 0.0 }
+    }
+
+    fn file_of(&mut self, name: &Arc<str>) -> Option<&mut BufWriter<File>> {
+        let i = match &self.last {
+            Some((n, i)) if Arc::ptr_eq(n, name) => *i,
+            _ => {
+                let i = *self.index.get(name)?;
+                self.last = Some((Arc::clone(name), i));
+                i
+            }
+        };
+        self.files.get_mut(i)
+    }
+
     fn on_action(&mut self, action: &Action) {
         match action {
-            Action::PhaseLog { name, line, .. } => {
-                if let Some(f) = self.files.get_mut(name) {
+            Action::PhaseLog { name, line, t, .. } => {
+                if let Some(f) = self.file_of(name) {
                     let _ = f.write_all(line.as_bytes());
                     let _ = f.write_all(b"\n");
                 }
-                if self.flushed.elapsed() >= FLUSH_EVERY {
-                    self.flush_all();
+                // The action's own time: reading a clock per line would cost more than
+                // writing the line.
+                if *t - self.flushed >= FLUSH_EVERY.as_secs_f64() {
+                    self.flush_all(*t);
                 }
             }
             Action::PhaseStart { name, attempt, t } => {
-                let file = if let Some(f) = self.files.remove(name) {
-                    f.into_inner().ok()
-                } else {
+                if !self.index.contains_key(name) {
                     let path = log_path(&self.path, name);
-                    OpenOptions::new().create(true).write(true).truncate(true).open(path).ok()
-                };
-                if let Some(file) = file {
-                    let mut w = BufWriter::with_capacity(64 * 1024, file);
-                    let _ = writeln!(w, "=== {name}: attempt {attempt} (at {t:.3}s) ===");
-                    self.files.insert(Arc::clone(name), w);
+                    let Ok(file) =
+                        OpenOptions::new().create(true).write(true).truncate(true).open(path)
+                    else {
+                        return;
+                    };
+                    self.index.insert(Arc::clone(name), self.files.len());
+                    self.files.push(BufWriter::with_capacity(64 * 1024, file));
+                }
+                if let Some(f) = self.file_of(name) {
+                    let _ = writeln!(f, "=== {name}: attempt {attempt} (at {t:.3}s) ===");
                 }
             }
             Action::PhaseRetry { name, .. }
@@ -197,21 +221,21 @@ impl LogFiles {
             | Action::PhaseSkipped { name, .. }
             | Action::PhaseFailed { name, .. }
             | Action::PhaseCancelled { name, .. } => {
-                if let Some(f) = self.files.get_mut(name) {
+                if let Some(f) = self.file_of(name) {
                     let _ = f.flush();
                 }
             }
             Action::PipelineStart { .. }
             | Action::PipelineComplete { .. }
             | Action::PipelineFailed { .. }
-            | Action::PipelineCancelled { .. } => self.flush_all(),
+            | Action::PipelineCancelled { .. } => self.flush_all(action.t()),
         }
     }
 
-    fn flush_all(&mut self) {
-        for f in self.files.values_mut() {
+    fn flush_all(&mut self, t: f64) {
+        for f in &mut self.files {
             let _ = f.flush();
         }
-        self.flushed = Instant::now();
+        self.flushed = t;
     }
 }

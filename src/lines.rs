@@ -21,6 +21,9 @@ impl LineSplitter {
 
     /// Feeds `data`, calling `emit` with each complete line (without its terminator).
     pub fn push(&mut self, mut data: &[u8], mut emit: impl FnMut(&[u8])) {
+        if data.is_empty() {
+            return;
+        }
         if self.after_cr {
             self.after_cr = false;
             if let Some(rest) = data.strip_prefix(b"\n") {
@@ -88,6 +91,44 @@ fn char_boundary(bytes: &[u8], max: usize) -> usize {
     if bytes.get(cut).is_some_and(|b| b & 0xC0 == 0x80) || cut == 0 { max } else { cut }
 }
 
+/// Decoded lines in one allocation: each line followed by `\n` (lines never contain one).
+///
+/// ```
+/// let mut batch = milo::lines::LineBatch::default();
+/// batch.push(b"a\xffb");
+/// batch.push(b"");
+/// assert_eq!(batch.iter().collect::<Vec<_>>(), ["a\u{fffd}b", ""]);
+/// ```
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct LineBatch {
+    text: String,
+    count: usize,
+}
+
+impl LineBatch {
+    /// Appends a line, replacing invalid UTF-8 with U+FFFD.
+    pub fn push(&mut self, line: &[u8]) {
+        self.text.push_str(&String::from_utf8_lossy(line));
+        self.text.push('\n');
+        self.count += 1;
+    }
+
+    /// How many lines.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Whether there is no line.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The lines, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.text.split_terminator('\n')
+    }
+}
+
 /// Lossy UTF-8: invalid sequences become U+FFFD, never dropped.
 pub fn decode(line: &[u8]) -> std::sync::Arc<str> {
     match String::from_utf8_lossy(line) {
@@ -125,6 +166,12 @@ mod tests {
     #[test]
     fn crlf_split_across_chunks_is_one_terminator() {
         let got = split_chunks(&[b"a\r", b"\nb\n"]);
+        assert_eq!(strs(&got), ["a", "b"]);
+    }
+
+    #[test]
+    fn empty_chunk_between_cr_and_lf_changes_nothing() {
+        let got = split_chunks(&[b"a\r", b"", b"\nb"]);
         assert_eq!(strs(&got), ["a", "b"]);
     }
 

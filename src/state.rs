@@ -309,6 +309,17 @@ impl PipelineState {
     }
 
     pub(crate) fn phase_mut(&mut self, name: &str) -> Option<&mut PhaseState> {
+        // Actions usually carry a clone of the state's own name: in a small pipeline, a
+        // pointer comparison finds it without hashing (this runs once per log line).
+        let small = self.phases.len() <= 16;
+        if let Some(i) = self
+            .phases
+            .iter()
+            .take_while(|_| small)
+            .position(|p| std::ptr::eq(p.name.as_ptr(), name.as_ptr()))
+        {
+            return self.phases.get_mut(i);
+        }
         let i = *self.index.get(name)?;
         self.phases.get_mut(i)
     }

@@ -54,6 +54,20 @@ impl Store {
         }
     }
 
+    /// Folds each action in turn, notifying subscribers after each, holding the lock once
+    /// for all of them (a batch of log lines).
+    pub fn dispatch_all(&mut self, actions: impl IntoIterator<Item = Action>) {
+        let mut guard = self.state.lock();
+        let mut state = std::mem::take(&mut *guard);
+        for action in actions {
+            state = reduce(state, &action);
+            for subscriber in &mut self.subscribers {
+                subscriber(&action, &state);
+            }
+        }
+        *guard = state;
+    }
+
     /// Runs `f` over the current state.
     pub fn with_state<R>(&self, f: impl FnOnce(&PipelineState) -> R) -> R {
         f(&self.state.lock())

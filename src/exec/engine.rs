@@ -2,7 +2,7 @@
 //! and turns what its helper threads report into actions.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::time::{Duration, Instant};
@@ -15,6 +15,7 @@ use crate::exec::event::{AttemptId, Event, EventSink, Exit};
 use crate::exec::func::{self, FuncJob};
 use crate::exec::process::CommandRequest;
 use crate::exec::{CancelToken, RunOptions, Spawner, effective_jobs};
+use crate::lines::LineBatch;
 use crate::outputs;
 use crate::phase::{Handler, OnFail, Phase, retry_delay};
 use crate::pipeline::Pipeline;
@@ -24,7 +25,7 @@ use crate::store::{StateHandle, Store, set_active_pipeline};
 
 /// How many events may wait for the executor: readers block beyond it, which bounds memory
 /// whatever a phase prints.
-const QUEUE: usize = 256;
+const QUEUE: usize = 64;
 /// After a SIGKILL, how long to wait for pipes to close before giving up on them.
 const ABANDON_AFTER: Duration = Duration::from_millis(500);
 /// The longest the loop sleeps without looking at the cancellation token.
@@ -43,6 +44,7 @@ struct Live {
     idx: usize,
     attempt: u32,
     pgid: Option<i32>,
+    /// Whether captured pipes may still be open (cleared by `Drained` / `Finished`).
     open_streams: u8,
     exit: Option<Exit>,
     returned: Option<Result<serde_json::Value, String>>,
@@ -98,10 +100,7 @@ impl Run {
         for s in options.subscribers {
             store.subscribe(s);
         }
-        let scratch = tempfile::Builder::new()
-            .prefix("milo-run-")
-            .tempdir()
-            .map_err(|e| Error::io("creating a scratch folder in", std::env::temp_dir(), e))?;
+        let scratch = scratch_dir()?;
         Ok(Self {
             pipeline: pipeline.clone(),
             store,
@@ -326,7 +325,7 @@ impl<'a> Engine<'a> {
                 self.start_command(&phase, idx, attempt, &sink).map(|(pgid, output)| {
                     live.pgid = pgid;
                     live.output = Some(output);
-                    live.open_streams = if self.run.capture { 2 } else { 0 };
+                    live.open_streams = u8::from(self.run.capture);
                 })
             }
         };
@@ -366,9 +365,9 @@ impl<'a> Engine<'a> {
         if !cwd.is_dir() {
             return Err(format!("working directory not found: {}", cwd.display()));
         }
+        // A path no attempt has used: fresh without creating it (`>>` creates it), which
+        // keeps a file creation off every phase's start.
         let output = self.run.scratch.path().join(format!("{idx}.{attempt}.output"));
-        std::fs::File::create(&output)
-            .map_err(|e| format!("cannot create {}: {e}", output.display()))?;
         let mut env: Vec<(String, String)> =
             settings.env.iter().chain(&phase.env).map(|(k, v)| (k.clone(), v.clone())).collect();
         env.push(("MILO_PIPELINE".into(), self.run.pipeline.name().to_owned()));
@@ -418,10 +417,17 @@ impl<'a> Engine<'a> {
 
     fn handle(&mut self, event: Event) {
         match event {
-            Event::Lines { id, stream, lines } => self.lines(id, stream, lines),
-            Event::Closed { id, .. } => {
+            Event::Lines { id, stream, lines } => self.lines(id, stream, &lines),
+            Event::Drained { id } => {
                 if let Some(live) = self.live.get_mut(&id) {
-                    live.open_streams = live.open_streams.saturating_sub(1);
+                    live.open_streams = 0;
+                    self.maybe_finish(id);
+                }
+            }
+            Event::Finished { id, exit } => {
+                if let Some(live) = self.live.get_mut(&id) {
+                    live.exit = Some(exit);
+                    live.open_streams = 0;
                     self.maybe_finish(id);
                 }
             }
@@ -444,13 +450,16 @@ impl<'a> Engine<'a> {
         }
     }
 
-    fn lines(&mut self, id: AttemptId, stream: Stream, lines: Vec<Arc<str>>) {
+    fn lines(&mut self, id: AttemptId, stream: Stream, lines: &LineBatch) {
         let Some(live) = self.live.get(&id) else { return };
         let name = &self.run.names[live.idx];
         let t = self.clock.now();
-        for line in lines {
-            self.run.store.dispatch(Action::PhaseLog { name: Arc::clone(name), line, stream, t });
-        }
+        self.run.store.dispatch_all(lines.iter().map(|line| Action::PhaseLog {
+            name: Arc::clone(name),
+            line: Arc::from(line),
+            stream,
+            t,
+        }));
     }
 
     fn next_deadline(&self) -> Option<Instant> {
@@ -664,8 +673,26 @@ fn shell(line: &str) -> (String, Vec<String>) {
     if cfg!(windows) {
         ("cmd".into(), vec!["/C".into(), line.into()])
     } else {
-        ("sh".into(), vec!["-c".into(), line.into()])
+        // An absolute path spares a PATH search on every phase.
+        let sh = if Path::new("/bin/sh").exists() { "/bin/sh" } else { "sh" };
+        (sh.into(), vec!["-c".into(), line.into()])
     }
+}
+
+/// A private folder for `$MILO_OUTPUT` and `$MILO_CONTEXT` files, on a memory file system
+/// when there is one (creating files there is far cheaper than on disk).
+fn scratch_dir() -> Result<tempfile::TempDir, Error> {
+    let candidates =
+        [std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from), Some("/dev/shm".into())];
+    for dir in candidates.into_iter().flatten() {
+        if let Ok(tmp) = tempfile::Builder::new().prefix("milo-run-").tempdir_in(&dir) {
+            return Ok(tmp);
+        }
+    }
+    tempfile::Builder::new()
+        .prefix("milo-run-")
+        .tempdir()
+        .map_err(|e| Error::io("creating a scratch folder in", std::env::temp_dir(), e))
 }
 
 #[cfg(unix)]

@@ -1,9 +1,9 @@
 //! What the threads around the executor tell it: lines, closed pipes, exits, closure results.
 
-use std::sync::Arc;
 use std::sync::mpsc::{SyncSender, TrySendError};
 
 use crate::action::Stream;
+use crate::lines::LineBatch;
 
 /// Identifies one attempt of one phase; events from an attempt the executor has given up on
 /// (an abandoned closure, a pipe held past its drain) are recognised and dropped.
@@ -31,16 +31,23 @@ pub enum Event {
         /// Which stream.
         stream: Stream,
         /// The lines, decoded.
-        lines: Vec<Arc<str>>,
+        lines: LineBatch,
     },
-    /// A stream reached its end (every line of it was sent before).
-    Closed {
+    /// Every captured pipe reached its end, after an earlier [`Exited`](Self::Exited)
+    /// (a grandchild held them for a while).
+    Drained {
         /// The attempt.
         id: AttemptId,
-        /// Which stream.
-        stream: Stream,
     },
-    /// The direct child exited.
+    /// The direct child exited and every captured pipe is closed: the usual end, as one
+    /// event.
+    Finished {
+        /// The attempt.
+        id: AttemptId,
+        /// How.
+        exit: Exit,
+    },
+    /// The direct child exited while its pipes are still open.
     Exited {
         /// The attempt.
         id: AttemptId,
@@ -72,16 +79,21 @@ impl EventSink {
     }
 
     /// Sends lines; `false` when the executor is gone.
-    pub fn lines(&self, stream: Stream, lines: Vec<Arc<str>>) -> bool {
+    pub fn lines(&self, stream: Stream, lines: LineBatch) -> bool {
         lines.is_empty() || self.tx.send(Event::Lines { id: self.id, stream, lines }).is_ok()
     }
 
-    /// Reports the end of a stream.
-    pub fn closed(&self, stream: Stream) {
-        let _ = self.tx.send(Event::Closed { id: self.id, stream });
+    /// Reports that the pipes closed after the exit was reported.
+    pub fn drained(&self) {
+        let _ = self.tx.send(Event::Drained { id: self.id });
     }
 
-    /// Reports the direct child's exit.
+    /// Reports the exit with every pipe closed.
+    pub fn finished(&self, exit: Exit) {
+        let _ = self.tx.send(Event::Finished { id: self.id, exit });
+    }
+
+    /// Reports the direct child's exit while its pipes are open.
     pub fn exited(&self, exit: Exit) {
         let _ = self.tx.send(Event::Exited { id: self.id, exit });
     }

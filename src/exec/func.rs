@@ -8,7 +8,7 @@ use std::thread;
 use crate::action::Stream;
 use crate::context::PhaseContext;
 use crate::exec::event::EventSink;
-use crate::lines::{LineSplitter, decode};
+use crate::lines::{LineBatch, LineSplitter};
 use crate::phase::PhaseFn;
 
 /// A writer that turns what a closure writes into captured lines.
@@ -20,8 +20,8 @@ struct CaptureWriter {
 
 impl Write for CaptureWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let mut lines = Vec::new();
-        self.splitter.push(buf, |l| lines.push(decode(l)));
+        let mut lines = LineBatch::default();
+        self.splitter.push(buf, |l| lines.push(l));
         if self.sink.lines(self.stream, lines) {
             Ok(buf.len())
         } else {
@@ -36,8 +36,8 @@ impl Write for CaptureWriter {
 
 impl Drop for CaptureWriter {
     fn drop(&mut self) {
-        let mut lines = Vec::new();
-        self.splitter.finish(|l| lines.push(decode(l)));
+        let mut lines = LineBatch::default();
+        self.splitter.finish(|l| lines.push(l));
         self.sink.lines(self.stream, lines);
     }
 }

@@ -3,13 +3,16 @@
 //! Each phase gets its own process group, so that a timeout, a cancellation or the end of
 //! the phase can signal everything it started (grandchildren included) at once.
 
+use std::collections::VecDeque;
 use std::io::{self, Read};
 use std::path::PathBuf;
+use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
 use std::thread;
+use std::time::Duration;
 
 use crate::action::Stream;
 use crate::exec::event::{EventSink, Exit};
-use crate::lines::{LineSplitter, decode};
+use crate::lines::{LineBatch, LineSplitter};
 
 /// A command to start: a program, its arguments, where and with what environment.
 #[derive(Debug, Clone)]
@@ -34,8 +37,8 @@ pub struct Started {
 }
 
 /// Starts commands. The executor calls [`spawn`](Self::spawn) on its own thread; the
-/// spawner must report through `sink`: lines and the end of each captured stream, then the
-/// exit, from threads of its own.
+/// spawner then reports through `sink`, from threads of its own: captured lines, then
+/// either `finished` (exit with every pipe closed) or `exited` followed by `drained`.
 pub trait Spawner: Send + Sync {
     /// Starts `request`. An `Err` is a spawn failure (nothing runs, no event follows).
     fn spawn(&self, request: &CommandRequest, sink: &EventSink) -> io::Result<Started>;
@@ -60,13 +63,12 @@ impl Spawner for ProcessSpawner {
                 Ok(())
             });
         }
-        let mut readers = Vec::new();
+        let mut pipes = None;
         if request.capture {
             let (out_r, out_w) = os_pipe::pipe()?;
             let (err_r, err_w) = os_pipe::pipe()?;
             expr = expr.stdout_file(out_w).stderr_file(err_w);
-            readers.push((out_r, Stream::Stdout));
-            readers.push((err_r, Stream::Stderr));
+            pipes = Some((out_r, err_r));
         }
         let handle = expr.start();
         // The expression holds our copies of the pipes' write ends: close them now, so
@@ -74,21 +76,163 @@ impl Spawner for ProcessSpawner {
         drop(expr);
         let handle = handle?;
         let pgid = handle.pids().first().and_then(|&p| i32::try_from(p).ok());
-        for (reader, stream) in readers {
-            let sink = sink.clone();
-            thread::Builder::new()
-                .name("milo-reader".into())
-                .spawn(move || read_lines(reader, stream, &sink))?;
-        }
         let sink = sink.clone();
-        thread::Builder::new().name("milo-wait".into()).spawn(move || {
-            let exit = match handle.wait() {
-                Ok(output) => exit_of(output.status),
-                Err(e) => Exit::Lost(e.to_string()),
-            };
-            sink.exited(exit);
-        })?;
+        // One (pooled) thread per running phase reads both pipes and notices the exit.
+        on_pool(Box::new(move || match pipes {
+            #[cfg(unix)]
+            Some((out, err)) => monitor(&handle, out, err, &sink),
+            #[cfg(not(unix))]
+            Some((out, err)) => {
+                let s2 = sink.clone();
+                let t = thread::spawn(move || read_lines(err, Stream::Stderr, &s2));
+                read_lines(out, Stream::Stdout, &sink);
+                let _ = t.join();
+                sink.finished(wait(&handle));
+            }
+            None => sink.finished(wait(&handle)),
+        }))?;
         Ok(Started { pgid })
+    }
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Threads that watch phases, kept for reuse: a phase's start costs no thread creation.
+#[derive(Default)]
+struct Pool {
+    state: Mutex<PoolState>,
+    wake: Condvar,
+}
+
+#[derive(Default)]
+struct PoolState {
+    jobs: VecDeque<Job>,
+    idle: usize,
+}
+
+/// How long a pooled thread waits for work before it ends.
+const POOL_IDLE: Duration = Duration::from_secs(10);
+
+fn on_pool(job: Job) -> io::Result<()> {
+    static POOL: OnceLock<Arc<Pool>> = OnceLock::new();
+    let pool = POOL.get_or_init(Arc::default);
+    {
+        let mut state = pool.state.lock().unwrap_or_else(PoisonError::into_inner);
+        if state.idle > 0 {
+            state.idle -= 1;
+            state.jobs.push_back(job);
+            pool.wake.notify_one();
+            return Ok(());
+        }
+    }
+    let pool = Arc::clone(pool);
+    thread::Builder::new().name("milo-phase".into()).spawn(move || {
+        let mut job = job;
+        loop {
+            job();
+            let mut state = pool.state.lock().unwrap_or_else(PoisonError::into_inner);
+            state.idle += 1;
+            job = loop {
+                if let Some(next) = state.jobs.pop_front() {
+                    break next;
+                }
+                let (s, timeout) = pool
+                    .wake
+                    .wait_timeout(state, POOL_IDLE)
+                    .unwrap_or_else(PoisonError::into_inner);
+                state = s;
+                if timeout.timed_out() && state.jobs.is_empty() {
+                    state.idle -= 1;
+                    return;
+                }
+            };
+        }
+    })?;
+    Ok(())
+}
+
+fn wait(handle: &duct::Handle) -> Exit {
+    match handle.wait() {
+        Ok(output) => exit_of(output.status),
+        Err(e) => Exit::Lost(e.to_string()),
+    }
+}
+
+/// Reads both pipes as data arrives and reports the direct child's exit as soon as it is
+/// seen — also while a grandchild still holds the pipes open.
+#[cfg(unix)]
+fn monitor(
+    handle: &duct::Handle,
+    out: os_pipe::PipeReader,
+    err: os_pipe::PipeReader,
+    sink: &EventSink,
+) {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    use std::os::fd::AsFd;
+
+    let mut streams = [
+        Some((out, LineSplitter::new(), Stream::Stdout)),
+        Some((err, LineSplitter::new(), Stream::Stderr)),
+    ];
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut exited = false;
+    let mut idle_ms: u16 = 10;
+    while streams.iter().any(Option::is_some) {
+        let open: Vec<usize> = (0..2).filter(|&i| streams[i].is_some()).collect();
+        let ready: Vec<usize> = {
+            let mut fds: Vec<PollFd<'_>> = open
+                .iter()
+                .filter_map(|&i| streams[i].as_ref())
+                .map(|(r, _, _)| PollFd::new(r.as_fd(), PollFlags::POLLIN))
+                .collect();
+            let timeout = if exited { PollTimeout::NONE } else { PollTimeout::from(idle_ms) };
+            match poll(&mut fds, timeout) {
+                Ok(0) => Vec::new(),
+                Ok(_) => open
+                    .iter()
+                    .zip(&fds)
+                    .filter(|(_, f)| f.revents().is_some_and(|r| !r.is_empty()))
+                    .map(|(&i, _)| i)
+                    .collect(),
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(_) => break,
+            }
+        };
+        if ready.is_empty() {
+            // Quiet pipes: has the direct child gone, leaving them to a grandchild?
+            if let Ok(Some(output)) = handle.try_wait() {
+                exited = true;
+                sink.exited(exit_of(output.status));
+            }
+            idle_ms = idle_ms.saturating_mul(2).min(100);
+            continue;
+        }
+        for i in ready {
+            let Some((reader, splitter, stream)) = streams[i].as_mut() else { continue };
+            let n = loop {
+                match reader.read(&mut buf) {
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    other => break other.unwrap_or(0),
+                }
+            };
+            let mut lines = LineBatch::default();
+            if n == 0 {
+                splitter.finish(|l| lines.push(l));
+                let stream = *stream;
+                streams[i] = None;
+                sink.lines(stream, lines);
+            } else {
+                splitter.push(&buf[..n], |l| lines.push(l));
+                if !sink.lines(*stream, lines) {
+                    return;
+                }
+            }
+        }
+    }
+    if exited {
+        sink.drained();
+    } else {
+        sink.finished(wait(handle));
     }
 }
 
@@ -106,6 +250,7 @@ fn exit_of(status: std::process::ExitStatus) -> Exit {
 }
 
 /// Reads a pipe to its end, sending each read's complete lines as one batch.
+#[cfg_attr(unix, allow(dead_code))] // the portable fallback
 pub(crate) fn read_lines(mut reader: impl Read, stream: Stream, sink: &EventSink) {
     let mut splitter = LineSplitter::new();
     let mut buf = vec![0u8; 64 * 1024];
@@ -113,8 +258,8 @@ pub(crate) fn read_lines(mut reader: impl Read, stream: Stream, sink: &EventSink
         match reader.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => {
-                let mut lines = Vec::new();
-                splitter.push(&buf[..n], |l| lines.push(decode(l)));
+                let mut lines = LineBatch::default();
+                splitter.push(&buf[..n], |l| lines.push(l));
                 if !sink.lines(stream, lines) {
                     return;
                 }
@@ -123,10 +268,9 @@ pub(crate) fn read_lines(mut reader: impl Read, stream: Stream, sink: &EventSink
             Err(_) => break,
         }
     }
-    let mut lines = Vec::new();
-    splitter.finish(|l| lines.push(decode(l)));
+    let mut lines = LineBatch::default();
+    splitter.finish(|l| lines.push(l));
     sink.lines(stream, lines);
-    sink.closed(stream);
 }
 
 /// Sends `signal` to process group `pgid`; a group that is already gone is fine.

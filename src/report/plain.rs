@@ -41,6 +41,9 @@ impl PlainReporter {
 
     /// Handles one action (use it as a store subscriber).
     pub fn on_action(&mut self, action: &Action, state: &PipelineState) {
+        if !action.is_status_change() {
+            return;
+        }
         let Some(name) = action.phase() else { return };
         let Some(phase) = state.phase(name) else { return };
         let line = match action {
