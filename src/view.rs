@@ -534,4 +534,60 @@ mod tests {
         untouched.selected = 2;
         assert_eq!(untouched.select_first_failure().selected, 2);
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        const KEYS: [Key; 11] = [
+            Key::Up,
+            Key::Down,
+            Key::PageUp,
+            Key::PageDown,
+            Key::Home,
+            Key::End,
+            Key::Enter,
+            Key::Space,
+            Key::Esc,
+            Key::Quit,
+            Key::Follow,
+        ];
+
+        fn arb_action() -> impl Strategy<Value = ViewAction> {
+            let phases = ["discover", "parse", "render"];
+            prop_oneof![
+                4 => (0..KEYS.len()).prop_map(|k| ViewAction::Key(KEYS[k])),
+                5 => (0..3usize, 0..1000usize).prop_map(move |(p, n)| log(phases[p], n)),
+                1 => (0..40usize).prop_map(|log_height| ViewAction::Resize { log_height }),
+                1 => (0..3usize).prop_map(move |p| ViewAction::Pipeline(Action::PhaseStart {
+                    name: phases[p].into(),
+                    attempt: 1,
+                    t: 1.0,
+                })),
+            ]
+        }
+
+        proptest! {
+            #[test]
+            fn positions_stay_clamped_and_follow_sticks_to_the_bottom(
+                actions in proptest::collection::vec(arb_action(), 0..200)
+            ) {
+                let mut v = view();
+                for action in &actions {
+                    if v.should_quit() {
+                        break;
+                    }
+                    v = reduce_view(v, action);
+                    prop_assert!(v.selected < v.pipeline.phases.len());
+                    if v.expanded {
+                        prop_assert!(v.log_scroll <= v.max_scroll(), "{} > {}", v.log_scroll, v.max_scroll());
+                        if v.auto_follow {
+                            prop_assert_eq!(v.log_scroll, v.max_scroll());
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

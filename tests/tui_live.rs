@@ -215,3 +215,20 @@ fn sigterm_while_the_view_is_open_cancels_and_restores_the_terminal() {
     assert_cooked(&screen);
     assert_eq!(tmux.modes(), "0 1");
 }
+
+#[test]
+fn run_tui_captures_output_even_with_no_capture() {
+    let quick = "[pipeline]\nname = \"quick\"\ncapture_output = false\n\n[[pipeline.phase]]\n\
+                 name = \"only\"\ncmd = \"echo done-and-dusted\"\n";
+    let test = Test::new().milo_toml(quick);
+    let tmux = Tmux::start(&test.root(), &format!("{} run --tui --no-capture", bin()));
+    let screen = tmux.wait_for("the finished run", |s| s.contains("run finished"));
+    assert!(
+        screen.contains("│ done-and-dusted"),
+        "the line is in the view, not over it:\n{screen}"
+    );
+    tmux.keys(&["q"]);
+    let screen = tmux.wait_for_exit();
+    assert!(screen.contains("note: --tui shows phase output itself"), "{screen}");
+    assert!(screen.contains("EXIT=0"), "{screen}");
+}

@@ -234,3 +234,28 @@ fn durations_are_short() {
     assert_eq!(format_secs(3725.0), "1h02m");
     assert_eq!(format_secs(f64::NAN), "0.00s");
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+    /// Any size, any position: drawing never panics and the header always names the
+    /// pipeline when there is room for it.
+    #[test]
+    fn any_size_and_any_keys_draw(
+        width in 0u16..130,
+        height in 0u16..45,
+        presses in proptest::collection::vec(0usize..8, 0..12),
+    ) {
+        let all = [Key::Up, Key::Down, Key::Enter, Key::Esc, Key::PageUp, Key::End, Key::Home, Key::Follow];
+        let pressed: Vec<Key> = presses.into_iter().map(|i| all[i]).collect();
+        for view in [mid_run(), failed()] {
+            let view = keys(view, &pressed);
+            if view.should_quit() {
+                continue;
+            }
+            let screen = draw(view, width, height);
+            if width >= 10 && height >= 1 {
+                proptest::prop_assert!(screen.contains(" ci "), "{}", screen);
+            }
+        }
+    }
+}

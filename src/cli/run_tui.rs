@@ -18,13 +18,19 @@ pub fn usable() -> bool {
     usable
 }
 
-/// Runs `pipeline` like [`exec::run`](crate::exec::run), drawn by the detail view.
+/// Runs `pipeline` like [`exec::run`](crate::exec::run), drawn by the detail view. Output is
+/// always captured: passed through, it would draw over the view.
 ///
 /// The view stays open after the run ends, until `q`. `q` (or Esc, Ctrl-C) before the end
 /// cancels the run as Ctrl-C would; so do SIGTERM and SIGHUP. Either way the terminal is
 /// restored before this waits for the executor to wind down, and the returned state is the
 /// executor's final one (`cancelled` when stopped).
-pub fn run(pipeline: &Pipeline, options: RunOptions) -> Result<PipelineState, Error> {
+pub fn run(pipeline: &Pipeline, mut options: RunOptions) -> Result<PipelineState, Error> {
+    // Output passed straight through would draw over the view: the view shows it instead.
+    if !options.capture.unwrap_or(pipeline.settings().capture_output) {
+        eprintln!("note: --tui shows phase output itself: capturing it despite --no-capture");
+    }
+    options.capture = Some(true);
     let cancel = options.cancel.clone();
     let live = Live::new();
     let closer = live.closer();
