@@ -60,6 +60,15 @@ impl From<Error> for BuildError {
 }
 
 /// Runs the Milo.toml at `path` (relative to the package root, where build scripts run).
+///
+/// A file that cannot be read or is invalid fails before anything runs, with the same
+/// located message `cargo milo check` prints:
+///
+/// ```
+/// let err = milo::build_script::run("no/such/Milo.toml").unwrap_err();
+/// assert!(err.to_string().contains("no/such/Milo.toml"), "{err}");
+/// assert!(err.state().is_none(), "nothing ran");
+/// ```
 pub fn run(path: impl AsRef<Path>) -> Result<PipelineState, BuildError> {
     let path = path.as_ref();
     println!("cargo:rerun-if-changed={}", path.display());

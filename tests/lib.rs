@@ -9,6 +9,7 @@ mod config_errors;
 mod config_fuzz;
 mod discover;
 mod interrupt;
+mod library;
 mod retry;
 mod run;
 mod run_support;

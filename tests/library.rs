@@ -1,0 +1,190 @@
+//! The library API end to end: closures and commands mixed in one pipeline, run for real.
+
+use std::io::Write;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use milo::exec::RunOptions;
+use milo::{Action, Phase, PhasePolicy, PhaseStatus, Pipeline, PipelineStatus, Stream};
+use serde_json::json;
+
+fn quick() -> RunOptions {
+    RunOptions { jobs: Some(2), ..RunOptions::default() }
+}
+
+#[test]
+fn closure_lines_are_captured_with_their_stream() {
+    let pipeline = Pipeline::new("lib")
+        .phase(Phase::func("gen", |ctx| {
+            writeln!(ctx.stdout(), "to stdout")?;
+            writeln!(ctx.stderr(), "to stderr")?;
+            write!(ctx.stdout(), "no newline")?;
+            Ok::<_, std::io::Error>(json!(null))
+        }))
+        .build()
+        .expect("valid");
+    let state = pipeline.run(quick()).expect("run");
+    let lines: Vec<(String, Stream)> = state
+        .phase("gen")
+        .expect("gen")
+        .logs
+        .lines()
+        .iter()
+        .map(|l| (l.line.to_string(), l.stream))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            ("to stdout".to_owned(), Stream::Stdout),
+            ("to stderr".to_owned(), Stream::Stderr),
+            ("no newline".to_owned(), Stream::Stdout),
+        ]
+    );
+}
+
+#[test]
+fn context_has_results_and_none_for_a_skipped_dependency() {
+    let seen = Arc::new(Mutex::new(None));
+    let record = Arc::clone(&seen);
+    let pipeline = Pipeline::new("lib")
+        .phase(Phase::cmd("flaky", "exit 4").policy(PhasePolicy::skip()))
+        .phase(Phase::func("answer", |_| Ok::<_, std::io::Error>(json!({"n": 42}))))
+        .phase(
+            Phase::func("join", move |ctx| {
+                let results = ctx.results().clone();
+                *record.lock().expect("lock") = Some((results, ctx.dependency("flaky").cloned()));
+                Ok::<_, std::io::Error>(json!("joined"))
+            })
+            .depends_on(["flaky", "answer"]),
+        )
+        .build()
+        .expect("valid");
+    let state = pipeline.run(quick()).expect("run");
+    assert_eq!(state.status, PipelineStatus::Completed);
+    assert_eq!(state.phase("flaky").map(|p| p.status), Some(PhaseStatus::Skipped));
+    let (results, flaky) = seen.lock().expect("lock").take().expect("join ran");
+    assert_eq!(flaky, None);
+    assert_eq!(results.get("flaky"), Some(&None), "a skipped dependency is present, as null");
+    assert_eq!(results.get("answer"), Some(&Some(json!({"n": 42}))));
+    assert_eq!(state.phase("join").and_then(|p| p.result.clone()), Some(json!("joined")));
+}
+
+#[test]
+fn a_panicking_closure_fails_its_phase_not_the_process() {
+    let pipeline = Pipeline::new("lib")
+        .phase(Phase::func("boom", |_| -> Result<serde_json::Value, std::io::Error> {
+            panic!("the schema is {}", "missing")
+        }))
+        .phase(Phase::cmd("after", "true").depends_on(["boom"]))
+        .build()
+        .expect("valid");
+    let state = pipeline.run(quick()).expect("run");
+    assert_eq!(state.status, PipelineStatus::Failed);
+    let boom = state.phase("boom").expect("boom");
+    assert_eq!(boom.status, PhaseStatus::Failed);
+    assert!(boom.error.as_deref().is_some_and(|e| e.contains("the schema is missing")), "{boom:?}");
+    assert_eq!(state.phase("after").map(|p| p.status), Some(PhaseStatus::Pending));
+}
+
+#[test]
+fn a_closure_is_retried_and_sees_its_attempt() {
+    let calls = Arc::new(AtomicU32::new(0));
+    let counter = Arc::clone(&calls);
+    let pipeline = Pipeline::new("lib")
+        .phase(
+            Phase::func("flaky", move |ctx| {
+                counter.fetch_add(1, Ordering::SeqCst);
+                if ctx.attempt() < 3 {
+                    return Err(format!("attempt {} failed", ctx.attempt()));
+                }
+                Ok(json!({"attempt": ctx.attempt()}))
+            })
+            .policy(PhasePolicy::retry(3, Duration::from_millis(10))),
+        )
+        .build()
+        .expect("valid");
+    let state = pipeline.run(quick()).expect("run");
+    let flaky = state.phase("flaky").expect("flaky");
+    assert_eq!(flaky.status, PhaseStatus::Completed);
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+    assert_eq!(flaky.attempts.len(), 3);
+    assert_eq!(flaky.attempts[0].error.as_deref(), Some("attempt 1 failed"));
+    assert_eq!(flaky.result, Some(json!({"attempt": 3})));
+}
+
+#[test]
+fn retries_exhausted_for_a_closure_names_the_count() {
+    let pipeline = Pipeline::new("lib")
+        .phase(
+            Phase::func("never", |_| Err::<serde_json::Value, _>("nope"))
+                .policy(PhasePolicy::retry(1, Duration::ZERO)),
+        )
+        .build()
+        .expect("valid");
+    let state = pipeline.run(quick()).expect("run");
+    assert_eq!(
+        state.phase("never").and_then(|p| p.error.clone()).as_deref(),
+        Some("retries exhausted after 2 attempts: nope")
+    );
+}
+
+#[test]
+fn subscribers_observe_every_action_in_order() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&seen);
+    let pipeline = Pipeline::new("lib")
+        .phase(Phase::cmd("a", "echo one"))
+        .phase(
+            Phase::func("b", |ctx| {
+                writeln!(ctx.stdout(), "two")?;
+                Ok::<_, std::io::Error>(json!(null))
+            })
+            .depends_on(["a"]),
+        )
+        .build()
+        .expect("valid");
+    let options = RunOptions {
+        subscribers: vec![Box::new(move |action: &Action, _state: &milo::PipelineState| {
+            let label = match action {
+                Action::PhaseStart { name, .. } => format!("start {name}"),
+                Action::PhaseLog { name, line, .. } => format!("log {name} {line}"),
+                Action::PhaseComplete { name, .. } => format!("done {name}"),
+                Action::PipelineComplete { .. } => "pipeline done".to_owned(),
+                _ => return,
+            };
+            sink.lock().expect("lock").push(label);
+        })],
+        ..quick()
+    };
+    let state = pipeline.run(options).expect("run");
+    assert_eq!(state.status, PipelineStatus::Completed);
+    assert_eq!(
+        *seen.lock().expect("lock"),
+        ["start a", "log a one", "done a", "start b", "log b two", "done b", "pipeline done"]
+    );
+}
+
+#[test]
+fn folding_the_recorded_actions_rebuilds_the_final_state() {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&log);
+    let pipeline = Pipeline::new("lib")
+        .phase(Phase::cmd("a", "echo x; echo y >&2").parallel(true))
+        .phase(Phase::cmd("b", "exit 2").parallel(true).policy(PhasePolicy::skip()))
+        .build()
+        .expect("valid");
+    let options = RunOptions {
+        subscribers: vec![Box::new(move |action: &Action, _: &milo::PipelineState| {
+            sink.lock().expect("lock").push(action.clone());
+        })],
+        ..quick()
+    };
+    let state = pipeline.run(options).expect("run");
+    let folded =
+        log.lock().expect("lock").iter().fold(milo::PipelineState::new(&pipeline), milo::reduce);
+    assert_eq!(folded.status, state.status);
+    for (a, b) in folded.phases.iter().zip(&state.phases) {
+        assert_eq!((a.status, a.logs.total(), &a.error), (b.status, b.logs.total(), &b.error));
+    }
+}
