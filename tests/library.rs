@@ -1,6 +1,5 @@
 //! The library API end to end: closures and commands mixed in one pipeline, run for real.
 
-use std::io::Write;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
