@@ -45,8 +45,6 @@ pub fn execute(global: &GlobalArgs, args: &RunArgs) -> Result<u8, Error> {
     let mode = mode(global, args);
     let mut options =
         RunOptions { timeline: Some(timeline.clone()), cancel, ..RunOptions::default() };
-    #[cfg(feature = "progress")]
-    let mut bars = None;
     match if tui { Mode::Quiet } else { mode } {
         Mode::Quiet => {}
         Mode::Plain => {
@@ -56,18 +54,12 @@ pub fn execute(global: &GlobalArgs, args: &RunArgs) -> Result<u8, Error> {
         }
         #[cfg(feature = "progress")]
         Mode::Bars => {
-            let b = report::bars::Bars::new(&pipeline);
-            let mut sub = b.clone();
-            options.subscribers.push(Box::new(move |a, s| sub.on_action(a, s)));
-            bars = Some(b);
+            let mut bars = report::bars::Bars::new(&pipeline);
+            options.subscribers.push(Box::new(move |a, s| bars.on_action(a, s)));
         }
     }
     let state =
         if tui { super::run_tui::run(&pipeline, options)? } else { exec::run(&pipeline, options)? };
-    #[cfg(feature = "progress")]
-    if let Some(b) = bars {
-        b.finish();
-    }
     finish(&state, mode, log_dir.as_deref());
     Ok(match state.status {
         PipelineStatus::Completed => EXIT_OK,
@@ -108,7 +100,8 @@ fn mode(global: &GlobalArgs, args: &RunArgs) -> Mode {
 /// full), then the summary table or, with `-q`, its last line.
 fn finish(state: &PipelineState, mode: Mode, log_dir: Option<&std::path::Path>) {
     let mut out = String::new();
-    if mode != Mode::Plain {
+    // Plain mode printed each phase's whole output, bars printed failed tails above them.
+    if mode == Mode::Quiet {
         out.push_str(&report::failure_tails(state, 20, log_dir));
     }
     let summary = report::summary(state);
