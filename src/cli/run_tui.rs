@@ -1,11 +1,14 @@
 //! `cargo milo run --tui`: the executor runs on its own thread while the detail view owns
 //! the terminal on this one.
 
+use std::time::{Duration, Instant};
+
 use crate::error::Error;
 use crate::exec::{Run, RunOptions};
 use crate::pipeline::Pipeline;
 use crate::state::PipelineState;
-use crate::tui::live::Live;
+use crate::exec::CancelToken;
+use crate::tui::live::{Live, Outcome};
 use crate::tui::terminal;
 use crate::view::ViewState;
 
@@ -50,6 +53,9 @@ pub fn run(pipeline: &Pipeline, mut options: RunOptions) -> Result<PipelineState
         })
         .map_err(|e| Error::io("starting the executor thread for", pipeline.name(), e))?;
     let outcome = live.run(ViewState::new(initial).live());
+    if matches!(outcome, Ok(Outcome::Interrupted)) {
+        wait_for_signal_handler(&cancel);
+    }
     let stop = outcome.as_ref().map_or(true, |o| o.cancels_run());
     // A signal may have cancelled already; a second cancel would mean "kill at once".
     if stop && !cancel.is_cancelled() {
@@ -63,4 +69,13 @@ pub fn run(pipeline: &Pipeline, mut options: RunOptions) -> Result<PipelineState
     })?;
     outcome.map_err(|e| Error::io("drawing the detail view on", "the terminal", e))?;
     result
+}
+
+/// SIGINT and SIGTERM reach the run's own handler too, which cancels the run. Give it a
+/// moment, so that cancelling here is not a second cancel (which kills at once).
+fn wait_for_signal_handler(cancel: &CancelToken) {
+    let deadline = Instant::now() + Duration::from_millis(500);
+    while !cancel.is_cancelled() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
