@@ -4,10 +4,10 @@
 use std::time::{Duration, Instant};
 
 use crate::error::Error;
+use crate::exec::CancelToken;
 use crate::exec::{Run, RunOptions};
 use crate::pipeline::Pipeline;
 use crate::state::PipelineState;
-use crate::exec::CancelToken;
 use crate::tui::live::{Live, Outcome};
 use crate::tui::terminal;
 use crate::view::ViewState;

@@ -498,24 +498,41 @@ fn render_footer(view: &ViewState, area: Rect, buf: &mut Buffer) {
     let keys: &[(&str, &str)] = if view.expanded {
         &[
             ("↑↓", "scroll"),
-            ("PgUp/PgDn", "page"),
-            ("g/G", "top/end"),
-            ("f", "follow"),
             ("esc", "back"),
-            ("q", quit),
+            ("f", "follow"),
+            ("g/G", "top/end"),
+            ("PgUp/PgDn", "page"),
         ]
     } else {
-        &[("↑↓", "select"), ("enter", "open"), ("q", quit)]
+        &[("↑↓", "select"), ("enter", "open")]
     };
+    let key_style = Style::new().add_modifier(Modifier::BOLD);
+    let what_style = Style::new().fg(Color::DarkGray);
+    let pair = |key: &str, what: &str| {
+        [Span::styled(format!(" {key}"), key_style), Span::styled(format!(" {what} "), what_style)]
+    };
+    // The way out stays in view however narrow the terminal: it is drawn at the right, and
+    // the other keys are cut before it.
+    let quit_line = Line::from(pair("q", quit).to_vec());
+    let quit_width = u16::try_from(quit_line.width()).unwrap_or(u16::MAX).min(area.width);
+    let room = usize::from(area.width - quit_width);
     let mut spans = Vec::with_capacity(keys.len() * 2 + 1);
     if view.live && view.pipeline.status.is_terminal() {
-        spans.push(Span::styled(" run finished ·", Style::new().add_modifier(Modifier::BOLD)));
+        spans.push(Span::styled(" run finished ·", key_style));
     }
+    let mut used: usize = spans.iter().map(Span::width).sum();
+    // Whole pairs only: a key cut in half helps nobody.
     for (key, what) in keys {
-        spans.push(Span::styled(format!(" {key}"), Style::new().add_modifier(Modifier::BOLD)));
-        spans.push(Span::styled(format!(" {what} "), Style::new().fg(Color::DarkGray)));
+        let next = pair(key, what);
+        let width = next.iter().map(Span::width).sum::<usize>();
+        if used + width > room {
+            break;
+        }
+        used += width;
+        spans.extend(next);
     }
-    buf.set_line(area.x, area.y, &Line::from(spans), area.width);
+    buf.set_line(area.x, area.y, &Line::from(spans), area.width - quit_width);
+    buf.set_line(area.right() - quit_width, area.y, &quit_line, quit_width);
 }
 
 /// Cuts `text` to `width` characters, ending with `…` when cut.
