@@ -198,8 +198,9 @@ fn event_loop(
             if matches!(input, Input::Close) {
                 return Ok(Outcome::Closed);
             }
-            view = fold(view, input, &mut clock);
-            dirty = true;
+            let changed;
+            (view, changed) = fold(view, input, &mut clock);
+            dirty |= changed;
             folded += 1;
             if folded < BATCH {
                 next = rx.try_recv().ok();
@@ -233,17 +234,29 @@ fn event_loop(
     }
 }
 
-fn fold(view: ViewState, input: Input, clock: &mut Clock) -> ViewState {
+/// Folds one input; says whether the screen may have changed.
+fn fold(view: ViewState, input: Input, clock: &mut Clock) -> (ViewState, bool) {
     match input {
         Input::Action(action) => {
             clock.observe(&action);
-            reduce_view(view, &ViewAction::Pipeline(action))
+            (reduce_view(view, &ViewAction::Pipeline(action)), true)
         }
         Input::Terminal(Event::Key(key)) => match map_key(&key) {
-            Some(action) => reduce_view(view, &action),
-            None => view,
+            Some(action) => {
+                let before = where_the_user_looks(&view);
+                let view = reduce_view(view, &action);
+                let changed = where_the_user_looks(&view) != before;
+                (view, changed)
+            }
+            None => (view, false),
         },
-        // A resize is handled when drawing: the size is read then.
-        Input::Terminal(_) | Input::Close => view,
+        // The new size is read when drawing.
+        Input::Terminal(Event::Resize(..)) => (view, true),
+        Input::Terminal(_) | Input::Close => (view, false),
     }
+}
+
+/// Everything a key can change; a key that changes none of it (↑ at the top) draws nothing.
+fn where_the_user_looks(view: &ViewState) -> (usize, bool, usize, bool, bool) {
+    (view.selected, view.expanded, view.log_scroll, view.auto_follow, view.should_quit())
 }
