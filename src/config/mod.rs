@@ -113,7 +113,7 @@ fn locate(options: &LoadOptions) -> Result<PathBuf, Error> {
         let path = options.cwd.join(config);
         if !path.is_file() {
             return Err(Error::usage(
-                format!("config file `{}` does not exist", config.display()),
+                format!("config file `{}` does not exist or is not a file", config.display()),
                 "check the path given to -f/--config",
             ));
         }

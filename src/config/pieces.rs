@@ -5,8 +5,9 @@ use toml::de::{DeTable, DeValue};
 
 use super::raw::{RawPipeline, Reader};
 
-/// The size of the pieces a big file is parsed in.
-pub(super) const CHUNK: usize = 256 * 1024;
+/// The size of the pieces a big file is parsed in: small enough that the parser's buffers
+/// reuse the same memory piece after piece (fewer page faults), big enough to be few.
+pub(super) const CHUNK: usize = 32 * 1024;
 
 /// The header every phase starts with; big files are cut just before it.
 const PHASE_HEADER: &str = "[[pipeline.phase]]";
