@@ -8,10 +8,26 @@ use std::path::{Path, PathBuf};
 /// The file name searched for.
 pub const FILE_NAME: &str = "Milo.toml";
 
-/// The Cargo workspace root above `start` (inclusive): the nearest folder whose Cargo.toml
-/// has a `[workspace]` table, else the nearest folder with a Cargo.toml, else `None`.
+/// The Cargo workspace root above `start` (inclusive), as cargo picks it for the target
+/// folder: the nearest folder whose Cargo.toml has a `[workspace]` table, else the nearest
+/// folder with a Cargo.toml, else `None`.
 pub fn workspace_root(start: &Path) -> Option<PathBuf> {
-    let mut nearest = None;
+    let (workspace, nearest, _) = manifests(start);
+    workspace.or(nearest)
+}
+
+/// Where the search for Milo.toml stops: the nearest `[workspace]` root, else the outermost
+/// folder with a Cargo.toml (so a crate nested in a project without `[workspace]` still finds
+/// the project's Milo.toml), else `None`.
+fn search_root(start: &Path) -> Option<PathBuf> {
+    let (workspace, _, outermost) = manifests(start);
+    workspace.or(outermost)
+}
+
+/// Folders above `start` with a Cargo.toml: the nearest declaring `[workspace]` (the walk
+/// stops there), the nearest, and the outermost seen.
+fn manifests(start: &Path) -> (Option<PathBuf>, Option<PathBuf>, Option<PathBuf>) {
+    let (mut nearest, mut outermost) = (None, None);
     for dir in start.ancestors() {
         let manifest = dir.join("Cargo.toml");
         if !manifest.is_file() {
@@ -20,11 +36,12 @@ pub fn workspace_root(start: &Path) -> Option<PathBuf> {
         if nearest.is_none() {
             nearest = Some(dir.to_path_buf());
         }
+        outermost = Some(dir.to_path_buf());
         if fs::read_to_string(&manifest).is_ok_and(|text| declares_workspace(&text)) {
-            return Some(dir.to_path_buf());
+            return (Some(dir.to_path_buf()), nearest, outermost);
         }
     }
-    nearest
+    (None, nearest, outermost)
 }
 
 /// Whether a Cargo.toml declares `[workspace]` (a cheap look at table headers, no parsing).
@@ -38,10 +55,11 @@ fn declares_workspace(manifest: &str) -> bool {
     })
 }
 
-/// Milo.toml in `start` or the nearest ancestor, stopping at the Cargo workspace root (or at
-/// the filesystem root outside a Cargo project). Returns the file and the folders searched.
+/// Milo.toml in `start` or the nearest ancestor, stopping at the Cargo workspace root (the
+/// nearest `[workspace]`, else the outermost Cargo.toml; the filesystem root outside a Cargo
+/// project). Returns the file, or the folders searched.
 pub fn find(start: &Path) -> Result<PathBuf, Vec<PathBuf>> {
-    let stop = workspace_root(start);
+    let stop = search_root(start);
     let mut searched = Vec::new();
     for dir in start.ancestors() {
         let candidate = dir.join(FILE_NAME);
@@ -166,6 +184,20 @@ mod tests {
         assert_eq!(target_dir(&app, &app, &env), root.join("ws/tgt"));
         fs::write(root.join("ws/.cargo/config.toml"), "not toml [").expect("write");
         assert_eq!(target_dir(&app, &app, &env), root.join("home/shared"));
+    }
+
+    #[test]
+    fn a_nested_crate_without_workspace_finds_the_project_file() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let root = tmp.path();
+        fs::write(root.join("Cargo.toml"), "[package]\nname = \"outer\"\n").expect("write");
+        fs::write(root.join(FILE_NAME), "").expect("write");
+        let inner = root.join("tools/gen");
+        fs::create_dir_all(&inner).expect("mkdir");
+        fs::write(inner.join("Cargo.toml"), "[package]\nname = \"gen\"\n").expect("write");
+        assert_eq!(find(&inner), Ok(root.join(FILE_NAME)));
+        // The target folder is still the inner package's own.
+        assert_eq!(workspace_root(&inner), Some(inner));
     }
 
     #[test]
