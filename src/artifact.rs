@@ -102,6 +102,12 @@ impl TimelineWriter {
     /// Subscribes to `store`: log lines go to the log files as they come, and the timeline
     /// is rewritten (throttled) by a thread of its own. Writes the initial timeline.
     pub fn attach(&mut self, store: &mut Store) {
+        // A previous run's logs of these phases would pass for this run's.
+        store.with_state(|state| {
+            for p in &state.phases {
+                let _ = fs::remove_file(log_path(&self.path, &p.name));
+            }
+        });
         let mut logs = LogFiles::new(self.path.clone());
         let shared = Arc::clone(&self.shared);
         store.subscribe(move |action, _state| {
@@ -160,12 +166,16 @@ fn background(shared: &Shared, path: &Path, handle: &StateHandle) {
     }
 }
 
-/// The open log file of each phase.
+/// The log file of each phase, opened at its first line (a phase that prints nothing gets
+/// none) and closed when the phase ends, so that open files never pile up: every spawn
+/// would pay for them.
 struct LogFiles {
     path: PathBuf,
-    files: Vec<BufWriter<File>>,
+    files: Vec<Option<BufWriter<File>>>,
+    /// The attempt header still to write before the phase's next line.
+    header: Vec<Option<String>>,
     index: HashMap<Arc<str>, usize>,
-    /// The phase of the previous line and its file: lines come in runs of one phase.
+    /// The phase of the previous line and its slot: lines come in runs of one phase.
     last: Option<(Arc<str>, usize)>,
     /// When the files were last flushed, in the run's seconds.
     flushed: f64,
@@ -173,28 +183,57 @@ struct LogFiles {
 
 impl LogFiles {
     fn new(path: PathBuf) -> Self {
-        Self { path, files: Vec::new(), index: HashMap::new(), last: None, flushed: 0.0 }
+        Self {
+            path,
+            files: Vec::new(),
+            header: Vec::new(),
+            index: HashMap::new(),
+            last: None,
+            flushed: 0.0,
+        }
     }
 
-    fn file_of(&mut self, name: &Arc<str>) -> Option<&mut BufWriter<File>> {
-        let i = match &self.last {
-            Some((n, i)) if Arc::ptr_eq(n, name) => *i,
-            _ => {
-                let i = *self.index.get(name)?;
-                self.last = Some((Arc::clone(name), i));
-                i
+    fn slot(&mut self, name: &Arc<str>) -> usize {
+        if let Some((n, i)) = &self.last {
+            if Arc::ptr_eq(n, name) {
+                return *i;
             }
+        }
+        let i = if let Some(&i) = self.index.get(name) {
+            i
+        } else {
+            self.index.insert(Arc::clone(name), self.files.len());
+            self.files.push(None);
+            self.header.push(None);
+            self.files.len() - 1
         };
-        self.files.get_mut(i)
+        self.last = Some((Arc::clone(name), i));
+        i
+    }
+
+    fn write_line(&mut self, name: &Arc<str>, line: &str) {
+        let i = self.slot(name);
+        if self.files[i].is_none() {
+            let path = log_path(&self.path, name);
+            let Ok(file) = OpenOptions::new().create(true).append(true).open(path) else {
+                return;
+            };
+            self.files[i] = Some(BufWriter::with_capacity(64 * 1024, file));
+        }
+        let header = self.header[i].take();
+        if let Some(f) = self.files[i].as_mut() {
+            if let Some(h) = header {
+                let _ = f.write_all(h.as_bytes());
+            }
+            let _ = f.write_all(line.as_bytes());
+            let _ = f.write_all(b"\n");
+        }
     }
 
     fn on_action(&mut self, action: &Action) {
         match action {
             Action::PhaseLog { name, line, t, .. } => {
-                if let Some(f) = self.file_of(name) {
-                    let _ = f.write_all(line.as_bytes());
-                    let _ = f.write_all(b"\n");
-                }
+                self.write_line(name, line);
                 // The action's own time: reading a clock per line would cost more than
                 // writing the line.
                 if *t - self.flushed >= FLUSH_EVERY.as_secs_f64() {
@@ -202,26 +241,21 @@ impl LogFiles {
                 }
             }
             Action::PhaseStart { name, attempt, t } => {
-                if !self.index.contains_key(name) {
-                    let path = log_path(&self.path, name);
-                    let Ok(file) =
-                        OpenOptions::new().create(true).write(true).truncate(true).open(path)
-                    else {
-                        return;
-                    };
-                    self.index.insert(Arc::clone(name), self.files.len());
-                    self.files.push(BufWriter::with_capacity(64 * 1024, file));
-                }
-                if let Some(f) = self.file_of(name) {
-                    let _ = writeln!(f, "=== {name}: attempt {attempt} (at {t:.3}s) ===");
+                let i = self.slot(name);
+                self.header[i] = Some(format!("=== {name}: attempt {attempt} (at {t:.3}s) ===\n"));
+            }
+            Action::PhaseRetry { name, .. } => {
+                let i = self.slot(name);
+                if let Some(f) = self.files[i].as_mut() {
+                    let _ = f.flush();
                 }
             }
-            Action::PhaseRetry { name, .. }
-            | Action::PhaseComplete { name, .. }
+            Action::PhaseComplete { name, .. }
             | Action::PhaseSkipped { name, .. }
             | Action::PhaseFailed { name, .. }
             | Action::PhaseCancelled { name, .. } => {
-                if let Some(f) = self.file_of(name) {
+                let i = self.slot(name);
+                if let Some(mut f) = self.files[i].take() {
                     let _ = f.flush();
                 }
             }
@@ -233,7 +267,7 @@ impl LogFiles {
     }
 
     fn flush_all(&mut self, t: f64) {
-        for f in &mut self.files {
+        for f in self.files.iter_mut().flatten() {
             let _ = f.flush();
         }
         self.flushed = t;

@@ -200,7 +200,12 @@ impl TimelinePhase {
                 .iter()
                 .map(|l| TimelineLog { line: l.line.to_string(), stream: l.stream, t: secs(l.t) })
                 .collect(),
-            log_file: state.log_dir.as_ref().map(|dir| format!("{dir}/{}.log", p.name)),
+            // Only a phase that printed has a log file (of this run).
+            log_file: state
+                .log_dir
+                .as_ref()
+                .filter(|_| p.logs.total() > 0)
+                .map(|dir| format!("{dir}/{}.log", p.name)),
             outputs,
         }
     }
