@@ -194,10 +194,8 @@ impl LogFiles {
     }
 
     fn slot(&mut self, name: &Arc<str>) -> usize {
-        if let Some((n, i)) = &self.last {
-            if Arc::ptr_eq(n, name) {
-                return *i;
-            }
+        if let Some((_, i)) = self.last.as_ref().filter(|(n, _)| Arc::ptr_eq(n, name)) {
+            return *i;
         }
         let i = if let Some(&i) = self.index.get(name) {
             i
