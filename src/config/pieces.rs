@@ -75,7 +75,7 @@ pub(super) fn parse_chunked(source: &str, chunk: usize) -> Option<RawPipeline> {
             return None;
         }
     }
-    pipeline
+    pipeline.map(|p| RawPipeline { end: source.len(), ..p })
 }
 
 #[cfg(test)]

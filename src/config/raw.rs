@@ -48,8 +48,8 @@ pub struct RawPipeline {
     pub env: Vec<(At<String>, At<String>)>,
     /// `[[pipeline.phase]]`, in declaration order.
     pub phases: Vec<RawPhase>,
-    /// Whether a `[pipeline]` table exists at all.
-    pub present: bool,
+    /// The length of the file, where a "missing" problem points.
+    pub end: usize,
 }
 
 /// One `[[pipeline.phase]]`.
@@ -164,7 +164,7 @@ pub(super) fn parse_whole(source: &str) -> Result<(RawPipeline, Vec<Diagnostic>)
         return Err(errors.iter().map(|e| syntax(source, e)).collect());
     }
     let mut reader = Reader::new(0);
-    let pipeline = reader.document(doc.get_ref());
+    let pipeline = RawPipeline { end: source.len(), ..reader.document(doc.get_ref()) };
     Ok((pipeline, reader.problems))
 }
 
@@ -229,7 +229,7 @@ impl Reader {
     }
 
     fn pipeline(&mut self, table: &DeTable<'_>) -> RawPipeline {
-        let mut p = RawPipeline { present: true, ..RawPipeline::default() };
+        let mut p = RawPipeline::default();
         for (key, value) in table {
             let k = key.get_ref().as_ref();
             match k {

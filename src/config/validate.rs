@@ -64,9 +64,9 @@ pub fn validate(
     }
     if raw.phases.is_empty() && v.problems.is_empty() {
         v.problems.push(
-            Diagnostic::whole_file("no phases: Milo.toml defines no `[[pipeline.phase]]`").help(
-                "add a phase, e.g.\n\n[[pipeline.phase]]\nname = \"test\"\ncmd = \"cargo test\"",
-            ),
+            Diagnostic::new("no phases: the file has no `[[pipeline.phase]]`", raw.end..raw.end)
+                .label("expected a phase")
+                .help("add one, e.g. `[[pipeline.phase]]` then `name = \"test\"` and `cmd = \"cargo test\"`"),
         );
     }
     let mut phases: Vec<Phase> = Vec::with_capacity(raw.phases.len());
