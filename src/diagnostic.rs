@@ -1,6 +1,7 @@
 //! Located messages about a source file, rendered rustc/cargo style with annotate-snippets:
 //! `error: …`, `--> Milo.toml:12:7`, the line, carets, `= help: …`.
 
+use std::fmt::Write as _;
 use std::ops::Range;
 
 use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
@@ -100,37 +101,98 @@ fn clamp(source: &str, span: &Range<usize>) -> Range<usize> {
     start..end
 }
 
-/// Renders every diagnostic about `source` (shown as `path`), separated by blank lines,
-/// followed by a summary line when there is more than one.
+/// The most diagnostics rendered in full; the rest are counted in the summary.
+pub const MAX_SHOWN: usize = 50;
+
+/// Renders the diagnostics about `source` (shown as `path`), separated by blank lines and
+/// followed by a summary line when there is more than one. Only the first [`MAX_SHOWN`]
+/// are drawn, so a file with thousands of problems still answers at once.
 pub fn render(path: &str, source: &str, diagnostics: &[Diagnostic], styled: bool) -> String {
     let renderer = if styled { Renderer::styled() } else { Renderer::plain() };
+    let lines = LineIndex::new(source);
     let mut out = String::new();
-    for d in diagnostics {
+    for d in diagnostics.iter().take(MAX_SHOWN) {
         if !out.is_empty() {
             out.push_str("\n\n");
         }
-        out.push_str(&render_one(&renderer, path, source, d));
+        out.push_str(&render_one(&renderer, path, source, &lines, d));
     }
     if diagnostics.len() > 1 {
-        let summary =
+        let hidden = diagnostics.len().saturating_sub(MAX_SHOWN);
+        let mut summary =
             format!("could not load `{path}` due to {} previous errors", diagnostics.len());
+        if hidden > 0 {
+            let _ = write!(summary, " ({hidden} not shown; fix these and check again)");
+        }
         out.push_str("\n\n");
         out.push_str(&renderer.render(&[Group::with_title(Level::ERROR.primary_title(summary))]));
     }
     out
 }
 
-fn render_one(renderer: &Renderer, path: &str, source: &str, d: &Diagnostic) -> String {
+/// Where each line starts, to number the lines of a snippet without rescanning the file.
+struct LineIndex {
+    newlines: Vec<usize>,
+}
+
+impl LineIndex {
+    fn new(source: &str) -> Self {
+        Self { newlines: source.match_indices('\n').map(|(i, _)| i).collect() }
+    }
+
+    /// The 1-based number of the line holding byte `offset`.
+    fn line(&self, offset: usize) -> usize {
+        self.newlines.partition_point(|&nl| nl < offset) + 1
+    }
+}
+
+/// The whole lines of `source` that `spans` touch, and the number of the first one: the
+/// renderer then works on a few lines, not on the whole file, for each diagnostic.
+fn window<'a>(
+    source: &str,
+    lines: &LineIndex,
+    spans: impl Iterator<Item = &'a Range<usize>>,
+) -> (Range<usize>, usize) {
+    let (mut lo, mut hi) = (usize::MAX, 0);
+    for span in spans {
+        let span = clamp(source, span);
+        lo = lo.min(span.start);
+        hi = hi.max(span.end);
+    }
+    let lo = lo.min(source.len());
+    let hi = hi.max(lo);
+    let start = source[..lo].rfind('\n').map_or(0, |i| i + 1);
+    let end = source[hi..].find('\n').map_or(source.len(), |i| hi + i);
+    (start..end, lines.line(start))
+}
+
+fn render_one(
+    renderer: &Renderer,
+    path: &str,
+    source: &str,
+    lines: &LineIndex,
+    d: &Diagnostic,
+) -> String {
     let title = Level::ERROR.primary_title(d.message.as_str());
     let mut group = match &d.span {
         Some(span) => {
-            let mut snippet = Snippet::source(source).path(path).fold(true).annotation(
-                AnnotationKind::Primary.span(clamp(source, span)).label(non_empty(&d.label)),
+            let (win, first_line) = window(
+                source,
+                lines,
+                std::iter::once(span).chain(d.related.iter().map(|(s, _)| s)),
             );
-            for (span, label) in &d.related {
-                snippet = snippet.annotation(
-                    AnnotationKind::Context.span(clamp(source, span)).label(label.as_str()),
+            let text = &source[win.clone()];
+            let local = |s: &Range<usize>| {
+                let s = clamp(source, s);
+                s.start - win.start..s.end - win.start
+            };
+            let mut snippet =
+                Snippet::source(text).line_start(first_line).path(path).fold(true).annotation(
+                    AnnotationKind::Primary.span(local(span)).label(non_empty(&d.label)),
                 );
+            for (span, label) in &d.related {
+                snippet = snippet
+                    .annotation(AnnotationKind::Context.span(local(span)).label(label.as_str()));
             }
             title.element(snippet)
         }
@@ -173,6 +235,29 @@ mod tests {
         assert!(text.contains("--> Milo.toml:2:1"), "{text}");
         assert!(text.contains("^^^^ unknown key"), "{text}");
         assert!(text.contains("help: did you mean `name`?"), "{text}");
+    }
+
+    #[test]
+    fn snippets_keep_file_line_numbers() {
+        let src = "a = 1\nb = 2\n\nc = 3\nd = 4\n";
+        let d = Diagnostic::new("bad `d`", 19..20).related(6..7, "see `b`");
+        let text = render("f", src, &[d], false);
+        assert!(text.contains("--> f:5:1"), "{text}");
+        assert!(text.contains("2 | b = 2"), "{text}");
+        assert!(text.contains("5 | d = 4"), "{text}");
+        assert!(!text.contains("a = 1"), "{text}");
+    }
+
+    #[test]
+    fn only_the_first_diagnostics_are_drawn() {
+        let src = "x\n".repeat(MAX_SHOWN + 10);
+        let ds: Vec<Diagnostic> = (0..MAX_SHOWN + 10)
+            .map(|i| Diagnostic::new(format!("problem {i}"), 2 * i..2 * i + 1))
+            .collect();
+        let text = render("f", &src, &ds, false);
+        assert!(text.contains(&format!("problem {}", MAX_SHOWN - 1)), "{text}");
+        assert!(!text.contains(&format!("problem {MAX_SHOWN}")), "{text}");
+        assert!(text.contains(&format!("due to {} previous errors (10 not shown", MAX_SHOWN + 10)));
     }
 
     #[test]
