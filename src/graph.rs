@@ -9,6 +9,9 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use crate::phase::Phase;
 use crate::suggest::closest;
 
+/// How many problems may be found before unknown dependencies stop getting a suggestion.
+pub const SUGGESTION_LIMIT: usize = 64;
+
 /// A dependency cycle; `path` starts and ends with the same phase.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CycleError {
@@ -44,7 +47,8 @@ pub enum GraphError {
         position: usize,
         /// The missing name.
         missing: String,
-        /// The closest existing name, if any is close.
+        /// The closest existing name, if any is close (looked for while fewer than
+        /// [`SUGGESTION_LIMIT`] problems were found).
         suggestion: Option<String>,
     },
     /// A cycle; `phases` are the indexes along `cycle.path` (without the repeat).
@@ -117,7 +121,11 @@ impl Graph {
                         phase: i,
                         position,
                         missing: (*dep).to_owned(),
-                        suggestion: closest(dep, names.iter().copied()).map(str::to_owned),
+                        // Each suggestion scans every name: past a few, a file of typos
+                        // would take minutes, and nobody reads that far.
+                        suggestion: (errors.len() < SUGGESTION_LIMIT)
+                            .then(|| closest(dep, names.iter().copied()).map(str::to_owned))
+                            .flatten(),
                     }),
                 }
             }
@@ -295,6 +303,21 @@ mod tests {
         ("assets", &["parse"]),
         ("write", &["render", "assets"]),
     ];
+
+    #[test]
+    fn suggestions_stop_after_the_limit() {
+        let names: Vec<String> = (0..SUGGESTION_LIMIT + 5).map(|i| format!("build{i}")).collect();
+        let typos: Vec<String> = (0..names.len()).map(|i| format!("biuld{i}")).collect();
+        let name_refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let deps: Vec<Vec<&str>> = typos.iter().map(|t| vec![t.as_str()]).collect();
+        let errors = Graph::from_names(&name_refs, &deps).expect_err("unknown deps");
+        let suggested: Vec<bool> = errors
+            .iter()
+            .map(|e| matches!(e, GraphError::MissingDependency { suggestion: Some(_), .. }))
+            .collect();
+        assert!(suggested[..SUGGESTION_LIMIT].iter().all(|&s| s));
+        assert!(suggested[SUGGESTION_LIMIT..].iter().all(|&s| !s));
+    }
 
     #[test]
     fn a_self_loop_does_not_hide_the_larger_cycle() {
