@@ -425,3 +425,43 @@ depends_on = ["a"]
     assert!(!out.stdout.contains('\x1b') && !out.stderr.contains('\x1b'), "{:?}", out.stderr);
     insta::assert_snapshot!(out.stderr());
 }
+
+#[test]
+fn a_real_timeline_matches_the_shipped_schema() {
+    let out = run(
+        r#"
+[[pipeline.phase]]
+name = "ok"
+cmd = "echo hi; echo k=v >> \"$MILO_OUTPUT\""
+[[pipeline.phase]]
+name = "flaky"
+cmd = "[ \"$MILO_ATTEMPT\" -ge 2 ] || { echo no >&2; exit 1; }"
+policy = { on_fail = "retry", max_retries = 1, retry_delay = 0 }
+depends_on = ["ok"]
+[[pipeline.phase]]
+name = "optional"
+cmd = "exit 5"
+policy = { on_fail = "skip" }
+[[pipeline.phase]]
+name = "bad"
+cmd = "exit 2"
+depends_on = ["flaky", "optional"]
+[[pipeline.phase]]
+name = "never"
+cmd = "true"
+depends_on = ["bad"]
+"#,
+        &[],
+    );
+    out.code(1);
+    let schema_path = concat!(env!("CARGO_MANIFEST_DIR"), "/schema/timeline.schema.json");
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(schema_path).expect("schema")).expect("json");
+    let validator = jsonschema::validator_for(&schema).expect("a valid schema");
+    let tl = timeline(&out);
+    let errors: Vec<String> = validator.iter_errors(&tl).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(phase(&tl, "ok")["log_file"], "logs/ok.log");
+    assert_eq!(phase(&tl, "never")["log_file"], serde_json::Value::Null);
+    assert_eq!(phase(&tl, "flaky")["attempts"].as_array().map(Vec::len), Some(2));
+}

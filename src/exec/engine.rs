@@ -60,7 +60,7 @@ struct Live {
 /// A prepared run: the store exists (subscribe to it, hand its state to other threads),
 /// nothing has started. [`execute`](Self::execute) runs it.
 pub struct Run {
-    pipeline: Pipeline,
+    pipeline: Arc<Pipeline>,
     store: Store,
     names: Vec<Arc<str>>,
     plan: Plan,
@@ -102,7 +102,7 @@ impl Run {
         }
         let scratch = scratch_dir()?;
         Ok(Self {
-            pipeline: pipeline.clone(),
+            pipeline: Arc::new(pipeline.clone()),
             store,
             names,
             plan,
@@ -291,7 +291,8 @@ impl<'a> Engine<'a> {
         let name = Arc::clone(&self.run.names[idx]);
         self.dispatch(Action::PhaseStart { name, attempt, t });
         let sink = EventSink { id, tx: self.tx.clone() };
-        let phase = self.phase(idx).clone();
+        let pipeline = Arc::clone(&self.run.pipeline);
+        let phase = &pipeline.phases()[idx];
         let timeout_at = phase.timeout.map(|d| Instant::now() + d);
         let mut live = Live {
             idx,
@@ -322,7 +323,7 @@ impl<'a> Engine<'a> {
                 func::spawn(job, sink).map_err(|e| format!("failed to start a thread: {e}"))
             }
             Handler::Shell(_) | Handler::Args(_) => {
-                self.start_command(&phase, idx, attempt, &sink).map(|(pgid, output)| {
+                self.start_command(phase, idx, attempt, &sink).map(|(pgid, output)| {
                     live.pgid = pgid;
                     live.output = Some(output);
                     live.open_streams = u8::from(self.run.capture);
