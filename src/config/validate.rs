@@ -1,7 +1,7 @@
 //! Meaning checks over the raw form: names, handlers, numbers, enums, durations and the
 //! graph. Every problem is collected; nothing stops at the first.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -10,7 +10,7 @@ use std::time::Duration;
 use super::duration::{from_seconds, parse_duration};
 use super::raw::{At, RawDuration, RawPhase, RawPipeline, RawPolicy};
 use crate::diagnostic::Diagnostic;
-use crate::graph::{Graph, GraphError};
+use crate::graph::{CycleError, Graph, GraphError};
 use crate::phase::{Backoff, Handler, OnFail, Phase, PhasePolicy, is_valid_name};
 use crate::pipeline::{Pipeline, PipelineError, PipelineSettings};
 
@@ -23,6 +23,9 @@ const MAX_RETRIES: u64 = 1_000_000;
 /// The longest `timeout` or `retry_delay` (a year): longer is surely a typo, and deadlines
 /// computed from it must not overflow.
 const MAX_DURATION: Duration = Duration::from_secs(366 * 24 * 3600);
+
+/// How many steps of a cycle are pointed at in the file.
+const CYCLE_EDGES_SHOWN: usize = 8;
 
 /// How many phase names a "missing dependency" note lists before "and N more".
 const LIST_LIMIT: usize = 12;
@@ -418,10 +421,16 @@ impl Validator {
                     let Some(((first_span, first_label), rest)) = edges.split_first() else {
                         continue;
                     };
-                    let mut d = Diagnostic::new(cycle.to_string(), first_span.clone())
+                    let mut d = Diagnostic::new(cycle_message(&cycle), first_span.clone())
                         .label(first_label.clone());
-                    for (span, label) in rest {
+                    for (span, label) in rest.iter().take(CYCLE_EDGES_SHOWN - 1) {
                         d = d.related(span.clone(), label.clone());
+                    }
+                    if edges.len() > CYCLE_EDGES_SHOWN {
+                        d = d.note(format!(
+                            "{} more dependencies close the cycle",
+                            edges.len() - CYCLE_EDGES_SHOWN
+                        ));
                     }
                     d.help("remove one of these dependencies to break the cycle")
                 }
@@ -433,13 +442,28 @@ impl Validator {
 
 /// For each step `a → b` of a cycle path, the span of `b` in `a`'s `depends_on`.
 fn cycle_edges(named: &[(&RawPhase, &At<String>)], path: &[String]) -> Vec<(Range<usize>, String)> {
+    // A cycle may run through every phase: look phases up by name, not by scanning.
+    let by_name: HashMap<&str, &RawPhase> =
+        named.iter().map(|(phase, name)| (name.value.as_str(), *phase)).collect();
     path.windows(2)
         .filter_map(|step| {
-            let (phase, _) = named.iter().find(|(_, n)| n.value == step[0])?;
+            let phase = by_name.get(step[0].as_str())?;
             let entry = phase.depends_on.iter().find(|d| d.value == step[1])?;
             Some((entry.span.clone(), format!("`{}` depends on `{}`", step[0], step[1])))
         })
         .collect()
+}
+
+/// `circular dependency: a → b → a`, with the middle of a very long path left out.
+fn cycle_message(cycle: &CycleError) -> String {
+    let path = &cycle.path;
+    if path.len() <= 2 * CYCLE_EDGES_SHOWN {
+        return cycle.to_string();
+    }
+    let head = path[..CYCLE_EDGES_SHOWN].join(" → ");
+    let tail = path[path.len() - 2..].join(" → ");
+    let hidden = path.len() - CYCLE_EDGES_SHOWN - 2;
+    format!("circular dependency: {head} → … {hidden} more … → {tail}")
 }
 
 fn list_names(names: &[&str]) -> String {
@@ -466,6 +490,7 @@ fn header(span: &Range<usize>) -> Range<usize> {
 
 #[cfg(test)]
 mod tests {
+    use std::fmt::Write as _;
     use std::path::Path;
     use std::time::Duration;
 
@@ -547,6 +572,28 @@ policy = { on_fail = "retry", max_retries = 2, retry_delay = 0.25, retry_backoff
         let (p, _) = load(&text).expect("valid");
         let names: Vec<&str> = p.phases().iter().map(|p| p.name.as_str()).collect();
         assert_eq!(names, ["zeta", "alpha", "mid"]);
+    }
+
+    #[test]
+    fn long_cycles_are_shortened() {
+        let n = 40;
+        let mut text = String::new();
+        for i in 0..n {
+            let next = (i + 1) % n;
+            let _ = write!(
+                text,
+                "[[pipeline.phase]]\nname = \"p{i}\"\ncmd = \"x\"\ndepends_on = [\"p{next}\"]\n"
+            );
+        }
+        let (raw, problems) = raw::parse(&text).expect("valid TOML");
+        let errors = validate(&raw, problems, Path::new("/p"), String::new).expect_err("cyclic");
+        assert_eq!(errors.len(), 1);
+        assert_eq!(
+            errors[0].message,
+            "circular dependency: p0 → p1 → p2 → p3 → p4 → p5 → p6 → p7 → … 31 more … → p39 → p0"
+        );
+        assert_eq!(errors[0].related.len(), 7);
+        assert_eq!(errors[0].notes, ["32 more dependencies close the cycle"]);
     }
 
     #[test]
