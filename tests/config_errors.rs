@@ -293,3 +293,12 @@ fn absurd_numbers_are_rejected_before_they_overflow() {
         assert!(err.contains(needle), "missing {needle:?} in\n{err}");
     }
 }
+
+#[test]
+fn a_dependency_listed_twice_still_points_at_the_right_entry() {
+    let err = check_fails(&format!(
+        "{GOOD_TAIL}\n[[pipeline.phase]]\nname = \"test\"\ncmd = \"true\"\ndepends_on = [\"build\", \"build\", \"nope\"]\n"
+    ));
+    assert!(err.contains("--> Milo.toml:9:33"), "{err}");
+    assert!(err.contains("unknown phase `nope`"), "{err}");
+}

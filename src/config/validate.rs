@@ -133,7 +133,7 @@ impl Validator {
         if self.problems.len() > before {
             return None;
         }
-        let mut phase = Phase {
+        let phase = Phase {
             name: name?,
             handler: handler?,
             description: raw.description.as_ref().map(|d| d.value.clone()).unwrap_or_default(),
@@ -146,7 +146,6 @@ impl Validator {
             cwd: raw.cwd.as_ref().map(|c| c.value.clone().into()),
             env,
         };
-        phase.depends_on.dedup();
         Some(phase)
     }
 
