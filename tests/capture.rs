@@ -123,3 +123,15 @@ fn plain_mode_prints_each_phase_output_in_one_block() {
     out.success();
     assert!(out.stdout.contains("one\ntwo\n"), "{}", out.stdout);
 }
+
+#[test]
+fn a_phase_that_closes_its_output_early_still_ends_with_its_exit() {
+    let out = run(
+        "[[pipeline.phase]]\nname = \"quiet\"\ncmd = \"echo bye; exec >&- 2>&-; sleep 0.3; exit 4\"\n",
+        &[],
+    );
+    out.code(1);
+    let tl = timeline(&out);
+    assert_eq!(phase(&tl, "quiet")["error"], "exit code 4");
+    assert_eq!(lines(&tl, "quiet"), ["bye"]);
+}

@@ -2,20 +2,21 @@
 //! and turns what its helper threads report into actions.
 
 use std::collections::{BTreeMap, HashMap};
+use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
+use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::time::{Duration, Instant};
 
 use crate::action::{Action, Stream};
 use crate::artifact::TimelineWriter;
 use crate::clock::{Clock, RealClock, wall_clock_rfc3339};
 use crate::error::Error;
-use crate::exec::event::{AttemptId, Event, EventSink, Exit};
+use crate::exec::event::{AttemptId, Event, EventSink, Exit, Waker};
 use crate::exec::func::{self, FuncJob};
-use crate::exec::process::CommandRequest;
+use crate::exec::process::{ChildProcess, CommandRequest, Started};
 use crate::exec::{CancelToken, RunOptions, Spawner, effective_jobs};
-use crate::lines::LineBatch;
+use crate::lines::{LineBatch, LineSplitter};
 use crate::outputs;
 use crate::phase::{Handler, OnFail, Phase, retry_delay};
 use crate::pipeline::Pipeline;
@@ -55,6 +56,20 @@ struct Live {
     abandon_at: Option<Instant>,
     kill: Option<Kill>,
     output: Option<PathBuf>,
+    /// A child the loop watches itself (pipes polled here, exit seen on SIGCHLD).
+    direct: Option<DirectLive>,
+}
+
+/// A directly watched child and its open pipes.
+struct DirectLive {
+    child: Box<dyn ChildProcess>,
+    streams: [Option<(os_pipe::PipeReader, LineSplitter, Stream)>; 2],
+}
+
+impl std::fmt::Debug for DirectLive {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DirectLive").finish_non_exhaustive()
+    }
 }
 
 /// A prepared run: the store exists (subscribe to it, hand its state to other threads),
@@ -132,12 +147,25 @@ impl Run {
     /// Runs the pipeline to its end and returns the final state (see [`run`](super::run)).
     pub fn execute(mut self) -> Result<PipelineState, Error> {
         let (tx, rx) = mpsc::sync_channel(QUEUE);
-        self.cancel.set_waker(Some(tx.clone()));
+        let (wake_rx, wake_tx) = UnixStream::pair().map_err(|e| {
+            Error::io("creating the executor's wake-up socket for", self.pipeline.name(), e)
+        })?;
+        let _ = wake_rx.set_nonblocking(true);
+        let _ = wake_tx.set_nonblocking(true);
+        // Every child's exit wakes the loop, which then asks its children which one it was.
+        let sigchld = wake_tx.try_clone().ok().and_then(|w| {
+            signal_hook::low_level::pipe::register(signal_hook::consts::SIGCHLD, w).ok()
+        });
+        let waker = Waker::new(wake_tx);
+        self.cancel.set_waker(Some((tx.clone(), waker.clone())));
         set_active_pipeline(Some(self.store.handle()));
         let clock = RealClock::start();
-        let mut engine = Engine::new(&mut self, clock, tx);
+        let mut engine = Engine::new(&mut self, clock, tx, waker, wake_rx, sigchld.is_some());
         engine.main_loop(&rx);
         drop(engine);
+        if let Some(id) = sigchld {
+            signal_hook::low_level::unregister(id);
+        }
         self.cancel.set_waker(None);
         set_active_pipeline(None);
         let result = match self.writer.take() {
@@ -163,6 +191,11 @@ struct Engine<'a> {
     run: &'a mut Run,
     clock: RealClock,
     tx: SyncSender<Event>,
+    waker: Waker,
+    wake_rx: UnixStream,
+    /// Whether SIGCHLD wakes the loop (else children are asked at every wake-up).
+    sigchld: bool,
+    buf: Vec<u8>,
     slots: Vec<Slot>,
     attempts: Vec<u32>,
     results: Vec<Option<serde_json::Value>>,
@@ -175,12 +208,23 @@ struct Engine<'a> {
 }
 
 impl<'a> Engine<'a> {
-    fn new(run: &'a mut Run, clock: RealClock, tx: SyncSender<Event>) -> Self {
+    fn new(
+        run: &'a mut Run,
+        clock: RealClock,
+        tx: SyncSender<Event>,
+        waker: Waker,
+        wake_rx: UnixStream,
+        sigchld: bool,
+    ) -> Self {
         let n = run.names.len();
         Self {
             run,
             clock,
             tx,
+            waker,
+            wake_rx,
+            sigchld,
+            buf: vec![0; 64 * 1024],
             slots: vec![Slot::Waiting; n],
             attempts: vec![0; n],
             results: vec![None; n],
@@ -212,16 +256,7 @@ impl<'a> Engine<'a> {
             }
             let now = Instant::now();
             let wait = self.next_deadline().map_or(POLL, |d| d.saturating_duration_since(now));
-            match rx.recv_timeout(wait.min(POLL)) {
-                Ok(event) => {
-                    self.handle(event);
-                    // Take what is already queued before scheduling again.
-                    for event in rx.try_iter().take(QUEUE) {
-                        self.handle(event);
-                    }
-                }
-                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => {}
-            }
+            self.wait(rx, wait.min(POLL));
             self.check_deadlines();
         }
         let t = self.t();
@@ -290,7 +325,7 @@ impl<'a> Engine<'a> {
         let t = self.t();
         let name = Arc::clone(&self.run.names[idx]);
         self.dispatch(Action::PhaseStart { name, attempt, t });
-        let sink = EventSink { id, tx: self.tx.clone() };
+        let sink = EventSink { id, tx: self.tx.clone(), waker: self.waker.clone() };
         let pipeline = Arc::clone(&self.run.pipeline);
         let phase = &pipeline.phases()[idx];
         let timeout_at = phase.timeout.map(|d| Instant::now() + d);
@@ -308,6 +343,7 @@ impl<'a> Engine<'a> {
             abandon_at: None,
             kill: None,
             output: None,
+            direct: None,
         };
         let started = match &phase.handler {
             Handler::Func(f) => {
@@ -323,10 +359,22 @@ impl<'a> Engine<'a> {
                 func::spawn(job, sink).map_err(|e| format!("failed to start a thread: {e}"))
             }
             Handler::Shell(_) | Handler::Args(_) => {
-                self.start_command(phase, idx, attempt, &sink).map(|(pgid, output)| {
-                    live.pgid = pgid;
+                self.start_command(phase, idx, attempt, &sink).map(|(started, output)| {
+                    live.pgid = started.pgid;
                     live.output = Some(output);
                     live.open_streams = u8::from(self.run.capture);
+                    if let Some(direct) = started.direct {
+                        let streams = match direct.pipes {
+                            Some((out, err)) => [
+                                Some((out, LineSplitter::new(), Stream::Stdout)),
+                                Some((err, LineSplitter::new(), Stream::Stderr)),
+                            ],
+                            None => [None, None],
+                        };
+                        live.open_streams =
+                            u8::try_from(streams.iter().flatten().count()).unwrap_or(0);
+                        live.direct = Some(DirectLive { child: direct.child, streams });
+                    }
                 })
             }
         };
@@ -355,7 +403,7 @@ impl<'a> Engine<'a> {
         idx: usize,
         attempt: u32,
         sink: &EventSink,
-    ) -> Result<(Option<i32>, PathBuf), String> {
+    ) -> Result<(Started, PathBuf), String> {
         let context = self.context_file(idx)?;
         let settings = self.run.pipeline.settings();
         let base = match &settings.dir {
@@ -386,7 +434,7 @@ impl<'a> Engine<'a> {
         };
         let request = CommandRequest { program, args, cwd, env, capture: self.run.capture };
         match self.run.spawner.spawn(&request, sink) {
-            Ok(started) => Ok((started.pgid, output)),
+            Ok(started) => Ok((started, output)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 Err(format!("command not found: {}", request.program))
             }
@@ -453,7 +501,11 @@ impl<'a> Engine<'a> {
 
     fn lines(&mut self, id: AttemptId, stream: Stream, lines: &LineBatch) {
         let Some(live) = self.live.get(&id) else { return };
-        let name = &self.run.names[live.idx];
+        self.dispatch_lines(live.idx, stream, lines);
+    }
+
+    fn dispatch_lines(&mut self, idx: usize, stream: Stream, lines: &LineBatch) {
+        let name = &self.run.names[idx];
         let t = self.clock.now();
         self.run.store.dispatch_all(lines.iter().map(|line| Action::PhaseLog {
             name: Arc::clone(name),
@@ -461,6 +513,104 @@ impl<'a> Engine<'a> {
             stream,
             t,
         }));
+    }
+
+    /// Waits up to `timeout` for anything: a readable pipe of a direct child, a child's exit
+    /// (SIGCHLD), an event from another thread, or a cancellation; then handles it all.
+    fn wait(&mut self, rx: &Receiver<Event>, timeout: Duration) {
+        use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+        use std::os::fd::AsFd;
+
+        let mut ready: Vec<(AttemptId, usize)> = Vec::new();
+        let mut woken = false;
+        {
+            let mut owners = Vec::new();
+            let mut fds = vec![PollFd::new(self.wake_rx.as_fd(), PollFlags::POLLIN)];
+            for (id, live) in &self.live {
+                let Some(d) = &live.direct else { continue };
+                for (k, s) in d.streams.iter().enumerate() {
+                    if let Some((r, _, _)) = s {
+                        fds.push(PollFd::new(r.as_fd(), PollFlags::POLLIN));
+                        owners.push((*id, k));
+                    }
+                }
+            }
+            let ms = u16::try_from(timeout.as_millis().max(1)).unwrap_or(u16::MAX);
+            if poll(&mut fds, PollTimeout::from(ms)).is_ok_and(|n| n > 0) {
+                let hit = |f: &PollFd<'_>| f.revents().is_some_and(|r| !r.is_empty());
+                woken = hit(&fds[0]);
+                ready =
+                    owners.iter().zip(&fds[1..]).filter(|(_, f)| hit(f)).map(|(o, _)| *o).collect();
+            }
+        }
+        if woken {
+            let mut sink = [0u8; 256];
+            while matches!(std::io::Read::read(&mut &self.wake_rx, &mut sink), Ok(n) if n > 0) {}
+        }
+        for event in rx.try_iter().take(QUEUE) {
+            self.handle(event);
+        }
+        for (id, k) in ready {
+            self.read_direct(id, k);
+        }
+        if woken || !self.sigchld {
+            self.reap();
+        }
+    }
+
+    /// Reads what one pipe of a direct child has, as lines.
+    fn read_direct(&mut self, id: AttemptId, k: usize) {
+        let Some(live) = self.live.get_mut(&id) else { return };
+        let idx = live.idx;
+        let Some(d) = live.direct.as_mut() else { return };
+        let Some((reader, splitter, stream)) = d.streams[k].as_mut() else { return };
+        let stream = *stream;
+        let n = loop {
+            match std::io::Read::read(reader, &mut self.buf) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                other => break other.unwrap_or(0),
+            }
+        };
+        let mut lines = LineBatch::default();
+        let closed = n == 0;
+        if closed {
+            splitter.finish(|l| lines.push(l));
+            d.streams[k] = None;
+            live.open_streams = live.open_streams.saturating_sub(1);
+            if live.open_streams == 0 && live.exit.is_none() {
+                live.exit = d.child.try_exit();
+            }
+        } else {
+            splitter.push(&self.buf[..n], |l| lines.push(l));
+        }
+        if !lines.is_empty() {
+            self.dispatch_lines(idx, stream, &lines);
+        }
+        if closed {
+            self.maybe_finish(id);
+        }
+    }
+
+    /// Asks each direct child whose exit is unknown whether it has exited.
+    fn reap(&mut self) {
+        let now = Instant::now();
+        let mut done = Vec::new();
+        for (id, live) in &mut self.live {
+            let Some(d) = &live.direct else { continue };
+            if live.exit.is_some() {
+                continue;
+            }
+            if let Some(exit) = d.child.try_exit() {
+                live.exit = Some(exit);
+                if live.open_streams > 0 && live.drain_until.is_none() && live.kill.is_none() {
+                    live.drain_until = Some(now + self.run.drain);
+                }
+                done.push(*id);
+            }
+        }
+        for id in done {
+            self.maybe_finish(id);
+        }
     }
 
     fn next_deadline(&self) -> Option<Instant> {
@@ -497,6 +647,9 @@ impl<'a> Engine<'a> {
             }
             if live.abandon_at.is_some_and(|t| t <= now) {
                 live.abandon_at = None;
+                if let Some(d) = live.direct.as_mut() {
+                    d.streams = [None, None];
+                }
                 if live.exit.is_some() || live.is_func {
                     live.open_streams = 0;
                 } else {

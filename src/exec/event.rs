@@ -1,5 +1,6 @@
 //! What the threads around the executor tell it: lines, closed pipes, exits, closure results.
 
+use std::sync::Arc;
 use std::sync::mpsc::{SyncSender, TrySendError};
 
 use crate::action::Stream;
@@ -70,6 +71,25 @@ pub enum Event {
 pub struct EventSink {
     pub(crate) id: AttemptId,
     pub(crate) tx: SyncSender<Event>,
+    pub(crate) waker: Waker,
+}
+
+/// Wakes the executor's wait (a byte on a socket it polls).
+#[derive(Debug, Clone, Default)]
+pub struct Waker(Option<Arc<std::os::unix::net::UnixStream>>);
+
+impl Waker {
+    /// A waker writing to `stream` (non-blocking).
+    pub(crate) fn new(stream: std::os::unix::net::UnixStream) -> Self {
+        Self(Some(Arc::new(stream)))
+    }
+
+    /// Wakes the executor; never blocks.
+    pub fn wake(&self) {
+        if let Some(s) = &self.0 {
+            let _ = std::io::Write::write(&mut &**s, &[1]);
+        }
+    }
 }
 
 impl EventSink {
@@ -80,27 +100,36 @@ impl EventSink {
 
     /// Sends lines; `false` when the executor is gone.
     pub fn lines(&self, stream: Stream, lines: LineBatch) -> bool {
-        lines.is_empty() || self.tx.send(Event::Lines { id: self.id, stream, lines }).is_ok()
+        if lines.is_empty() {
+            return true;
+        }
+        let sent = self.tx.send(Event::Lines { id: self.id, stream, lines }).is_ok();
+        self.waker.wake();
+        sent
     }
 
     /// Reports that the pipes closed after the exit was reported.
     pub fn drained(&self) {
         let _ = self.tx.send(Event::Drained { id: self.id });
+        self.waker.wake();
     }
 
     /// Reports the exit with every pipe closed.
     pub fn finished(&self, exit: Exit) {
         let _ = self.tx.send(Event::Finished { id: self.id, exit });
+        self.waker.wake();
     }
 
     /// Reports the direct child's exit while its pipes are open.
     pub fn exited(&self, exit: Exit) {
         let _ = self.tx.send(Event::Exited { id: self.id, exit });
+        self.waker.wake();
     }
 
     /// Reports a closure's result.
     pub fn returned(&self, result: Result<serde_json::Value, String>) {
         let _ = self.tx.send(Event::Returned { id: self.id, result });
+        self.waker.wake();
     }
 }
 

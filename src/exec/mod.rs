@@ -36,7 +36,7 @@ use std::time::Duration;
 
 pub use engine::Run;
 pub use event::{AttemptId, Event, EventSink, Exit};
-pub use process::{CommandRequest, ProcessSpawner, Spawner, Started};
+pub use process::{ChildProcess, CommandRequest, Direct, ProcessSpawner, Spawner, Started};
 
 use crate::error::Error;
 use crate::pipeline::Pipeline;
@@ -53,7 +53,7 @@ pub struct CancelToken(Arc<CancelInner>);
 #[derive(Debug, Default)]
 struct CancelInner {
     count: AtomicU32,
-    waker: Mutex<Option<SyncSender<Event>>>,
+    waker: Mutex<Option<(SyncSender<Event>, event::Waker)>>,
 }
 
 impl CancelToken {
@@ -65,8 +65,9 @@ impl CancelToken {
     /// Asks the run to stop (again: to stop now).
     pub fn cancel(&self) {
         self.0.count.fetch_add(1, Ordering::SeqCst);
-        if let Some(tx) = &*self.0.waker.lock().unwrap_or_else(PoisonError::into_inner) {
+        if let Some((tx, waker)) = &*self.0.waker.lock().unwrap_or_else(PoisonError::into_inner) {
             event::wake(tx);
+            waker.wake();
         }
     }
 
@@ -80,7 +81,7 @@ impl CancelToken {
         self.0.count.load(Ordering::SeqCst)
     }
 
-    fn set_waker(&self, tx: Option<SyncSender<Event>>) {
+    fn set_waker(&self, tx: Option<(SyncSender<Event>, event::Waker)>) {
         *self.0.waker.lock().unwrap_or_else(PoisonError::into_inner) = tx;
     }
 }

@@ -30,22 +30,59 @@ pub struct CommandRequest {
 }
 
 /// A started command.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub struct Started {
     /// Its process group id (the child's pid), when it has its own group.
     pub pgid: Option<i32>,
+    /// The child and its pipes, for the executor to watch itself; `None` when the spawner
+    /// reports through the sink instead.
+    pub direct: Option<Direct>,
 }
 
-/// Starts commands. The executor calls [`spawn`](Self::spawn) on its own thread; the
-/// spawner then reports through `sink`, from threads of its own: captured lines, then
-/// either `finished` (exit with every pipe closed) or `exited` followed by `drained`.
+/// A child the executor watches on its own thread: its pipes are polled with everything
+/// else, and its exit is noticed on SIGCHLD, so no thread stands between a phase and the
+/// executor.
+pub struct Direct {
+    /// The child.
+    pub child: Box<dyn ChildProcess>,
+    /// Its captured stdout and stderr (`None` when output passes through).
+    pub pipes: Option<(os_pipe::PipeReader, os_pipe::PipeReader)>,
+}
+
+impl std::fmt::Debug for Direct {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Direct").field("pipes", &self.pipes.is_some()).finish_non_exhaustive()
+    }
+}
+
+/// A started process the executor can ask about its exit without blocking.
+pub trait ChildProcess: Send {
+    /// `Some` once it has exited.
+    fn try_exit(&self) -> Option<Exit>;
+}
+
+impl ChildProcess for duct::Handle {
+    fn try_exit(&self) -> Option<Exit> {
+        match self.try_wait() {
+            Ok(Some(output)) => Some(exit_of(output.status)),
+            Ok(None) => None,
+            Err(e) => Some(Exit::Lost(e.to_string())),
+        }
+    }
+}
+
+/// Starts commands. The executor calls [`spawn`](Self::spawn) on its own thread. Either it
+/// returns the child in [`Started::direct`], or it reports through `sink` from threads of
+/// its own: captured lines, then either `finished` (exit with every pipe closed) or
+/// `exited` followed by `drained`.
 pub trait Spawner: Send + Sync {
     /// Starts `request`. An `Err` is a spawn failure (nothing runs, no event follows).
     fn spawn(&self, request: &CommandRequest, sink: &EventSink) -> io::Result<Started>;
 }
 
-/// The real spawner: duct, a process group per phase, a reader thread per captured pipe
-/// and a thread waiting for the exit.
+/// The real spawner: duct, a process group per phase. On Unix the child and its pipes go
+/// back to the executor, which polls them with everything else; elsewhere a pooled thread
+/// per phase reads and waits.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct ProcessSpawner;
 
@@ -80,8 +117,26 @@ impl Spawner for ProcessSpawner {
         drop(expr);
         let handle = handle?;
         let pgid = handle.pids().first().and_then(|&p| i32::try_from(p).ok());
+        #[cfg(unix)]
+        {
+            let _ = sink;
+            Ok(Started { pgid, direct: Some(Direct { child: Box::new(handle), pipes }) })
+        }
+        #[cfg(not(unix))]
+        Self::watch_on_thread(handle, pipes, sink, pgid)
+    }
+}
+
+impl ProcessSpawner {
+    /// The portable way: a (pooled) thread per running phase reads both pipes and waits.
+    #[cfg_attr(unix, allow(dead_code))]
+    fn watch_on_thread(
+        handle: duct::Handle,
+        pipes: Option<(os_pipe::PipeReader, os_pipe::PipeReader)>,
+        sink: &EventSink,
+        pgid: Option<i32>,
+    ) -> io::Result<Started> {
         let sink = sink.clone();
-        // One (pooled) thread per running phase reads both pipes and notices the exit.
         on_pool(Box::new(move || match pipes {
             #[cfg(unix)]
             Some((out, err)) => monitor(&handle, out, err, &sink),
@@ -95,7 +150,7 @@ impl Spawner for ProcessSpawner {
             }
             None => sink.finished(wait(&handle)),
         }))?;
-        Ok(Started { pgid })
+        Ok(Started { pgid, direct: None })
     }
 }
 
