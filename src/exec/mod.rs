@@ -19,6 +19,7 @@
 //! ```
 //!
 //! [`Action`]: crate::Action
+//! [`Store`]: crate::Store
 
 mod engine;
 pub mod event;
