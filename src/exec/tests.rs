@@ -234,3 +234,36 @@ fn subscribers_see_every_line() {
     run(&p, options).expect("run");
     assert_eq!(count.load(std::sync::atomic::Ordering::Relaxed), 1000);
 }
+
+/// A spawner that starts nothing: reports lines and an exit through the sink, as a remote
+/// or simulated runner would.
+struct FakeSpawner;
+
+impl Spawner for FakeSpawner {
+    fn spawn(&self, request: &CommandRequest, sink: &EventSink) -> std::io::Result<Started> {
+        if request.program == "missing" {
+            return Err(std::io::Error::from(std::io::ErrorKind::NotFound));
+        }
+        let mut lines = crate::lines::LineBatch::default();
+        lines.push(format!("fake {}", request.args.join(" ")).as_bytes());
+        sink.lines(crate::Stream::Stdout, lines);
+        sink.finished(Exit::Code(i32::from(request.program == "fail")));
+        Ok(Started { pgid: None, direct: None })
+    }
+}
+
+#[test]
+fn the_spawner_seam_drives_the_engine_without_processes() {
+    let p = Pipeline::new("fake")
+        .phase(Phase::args("a", ["ok", "x"]))
+        .phase(Phase::args("b", ["missing"]).depends_on(["a"]).policy(PhasePolicy::skip()))
+        .phase(Phase::args("c", ["fail"]).depends_on(["b"]))
+        .build()
+        .expect("valid");
+    let options = RunOptions { spawner: Arc::new(FakeSpawner), ..quick() };
+    let s = run(&p, options).expect("run");
+    assert_eq!(lines(&s, "a"), ["fake x"]);
+    assert_eq!(s.phase("b").expect("b").error.as_deref(), Some("command not found: missing"));
+    assert_eq!(s.phase("c").expect("c").error.as_deref(), Some("exit code 1"));
+    assert_eq!(s.status, PipelineStatus::Failed);
+}
