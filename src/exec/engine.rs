@@ -200,7 +200,8 @@ struct Engine<'a> {
     attempts: Vec<u32>,
     results: Vec<Option<serde_json::Value>>,
     live: HashMap<AttemptId, Live>,
-    retry_at: BTreeMap<usize, Instant>,
+    /// When each phase waiting to retry starts again (`None`: a delay too long to reach).
+    retry_at: BTreeMap<usize, Option<Instant>>,
     next_id: u64,
     stopping: bool,
     failed: bool,
@@ -288,8 +289,12 @@ impl<'a> Engine<'a> {
 
     fn start_ready(&mut self) {
         let now = Instant::now();
-        let due: Vec<usize> =
-            self.retry_at.iter().filter(|(_, at)| **at <= now).map(|(i, _)| *i).collect();
+        let due: Vec<usize> = self
+            .retry_at
+            .iter()
+            .filter(|(_, at)| at.is_some_and(|at| at <= now))
+            .map(|(i, _)| *i)
+            .collect();
         for idx in due {
             self.retry_at.remove(&idx);
             self.start_attempt(idx);
@@ -328,7 +333,7 @@ impl<'a> Engine<'a> {
         let sink = EventSink { id, tx: self.tx.clone(), waker: self.waker.clone() };
         let pipeline = Arc::clone(&self.run.pipeline);
         let phase = &pipeline.phases()[idx];
-        let timeout_at = phase.timeout.map(|d| Instant::now() + d);
+        let timeout_at = phase.timeout.and_then(|d| after(Instant::now(), d));
         let mut live = Live {
             idx,
             attempt,
@@ -484,7 +489,7 @@ impl<'a> Engine<'a> {
                 if let Some(live) = self.live.get_mut(&id) {
                     live.exit = Some(exit);
                     if live.open_streams > 0 && live.drain_until.is_none() {
-                        live.drain_until = Some(Instant::now() + self.run.drain);
+                        live.drain_until = after(Instant::now(), self.run.drain);
                     }
                     self.maybe_finish(id);
                 }
@@ -603,7 +608,7 @@ impl<'a> Engine<'a> {
             if let Some(exit) = d.child.try_exit() {
                 live.exit = Some(exit);
                 if live.open_streams > 0 && live.drain_until.is_none() && live.kill.is_none() {
-                    live.drain_until = Some(now + self.run.drain);
+                    live.drain_until = after(now, self.run.drain);
                 }
                 done.push(*id);
             }
@@ -617,7 +622,7 @@ impl<'a> Engine<'a> {
         let live = self.live.values().flat_map(|l| {
             [l.timeout_at.filter(|_| l.kill.is_none()), l.drain_until, l.kill_at, l.abandon_at]
         });
-        live.flatten().chain(self.retry_at.values().copied()).min()
+        live.flatten().chain(self.retry_at.values().copied().flatten()).min()
     }
 
     fn check_deadlines(&mut self) {
@@ -632,18 +637,18 @@ impl<'a> Engine<'a> {
                     continue;
                 }
                 kill_group(live.pgid);
-                live.abandon_at = Some(now + ABANDON_AFTER.max(self.run.drain));
+                live.abandon_at = after(now, ABANDON_AFTER.max(self.run.drain));
             }
             if live.kill_at.is_some_and(|t| t <= now) {
                 live.kill_at = None;
                 kill_group(live.pgid);
-                live.abandon_at = Some(now + ABANDON_AFTER);
+                live.abandon_at = after(now, ABANDON_AFTER);
             }
             if live.drain_until.is_some_and(|t| t <= now) {
                 // The direct child is gone but something still holds its pipes.
                 live.drain_until = None;
                 kill_group(live.pgid);
-                live.abandon_at = Some(now + ABANDON_AFTER);
+                live.abandon_at = after(now, ABANDON_AFTER);
             }
             if live.abandon_at.is_some_and(|t| t <= now) {
                 live.abandon_at = None;
@@ -747,7 +752,7 @@ impl<'a> Engine<'a> {
         }
         if attempt < max {
             let delay = retry_delay(&policy, attempt);
-            self.retry_at.insert(idx, Instant::now() + delay);
+            self.retry_at.insert(idx, after(Instant::now(), delay));
             let delay = delay.as_secs_f64();
             self.dispatch(Action::PhaseRetry { name, attempt, error, exit_code, delay, t });
             return;
@@ -791,7 +796,7 @@ impl<'a> Engine<'a> {
                 continue;
             }
             term_group(live.pgid);
-            live.kill_at = Some(now + self.run.grace);
+            live.kill_at = after(now, self.run.grace);
             if live.exit.is_some() {
                 // Only pipes are left: the group gets the same treatment.
                 live.drain_until = None;
@@ -808,7 +813,7 @@ impl<'a> Engine<'a> {
         for live in self.live.values_mut() {
             kill_group(live.pgid);
             live.kill_at = None;
-            live.abandon_at = Some(now + ABANDON_AFTER);
+            live.abandon_at = after(now, ABANDON_AFTER);
         }
     }
 }
@@ -820,6 +825,12 @@ impl Drop for Engine<'_> {
             kill_group(live.pgid);
         }
     }
+}
+
+/// `now + d`, or `None` (never) when `d` reaches past what an `Instant` can hold: a huge
+/// timeout or delay from the library builder must not panic.
+fn after(now: Instant, d: Duration) -> Option<Instant> {
+    now.checked_add(d)
 }
 
 /// The platform shell and its arguments for a command line.

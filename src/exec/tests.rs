@@ -267,3 +267,42 @@ fn the_spawner_seam_drives_the_engine_without_processes() {
     assert_eq!(s.phase("c").expect("c").error.as_deref(), Some("exit code 1"));
     assert_eq!(s.status, PipelineStatus::Failed);
 }
+
+#[test]
+fn huge_timeout_grace_and_drain_mean_never() {
+    // `Instant::now() + Duration::MAX` would panic: these must read as "no limit".
+    let p = Pipeline::new("ci")
+        .phase(Phase::cmd("a", "echo ok").timeout(Duration::MAX))
+        .phase(
+            Phase::func("f", |_| -> Result<serde_json::Value, std::io::Error> { Ok(json!(1)) })
+                .timeout(Duration::MAX),
+        )
+        .build()
+        .expect("valid");
+    let options = RunOptions { grace: Duration::MAX, drain: Duration::MAX, ..quick() };
+    let s = run(&p, options).expect("run");
+    assert_eq!(s.status, PipelineStatus::Completed);
+    assert_eq!(lines(&s, "a"), ["ok"]);
+    assert_eq!(status(&s, "f"), PhaseStatus::Completed);
+}
+
+#[test]
+fn huge_retry_delay_waits_until_cancelled() {
+    let p = Pipeline::new("ci")
+        .phase(Phase::cmd("flaky", "exit 1").policy(PhasePolicy::retry(2, Duration::MAX)))
+        .build()
+        .expect("valid");
+    let mut options = RunOptions { grace: Duration::MAX, ..quick() };
+    let token = options.cancel.clone();
+    options.subscribers.push(Box::new(move |a, _| {
+        if matches!(a, crate::Action::PhaseRetry { .. }) {
+            token.cancel();
+        }
+    }));
+    let t = Instant::now();
+    let s = run(&p, options).expect("run");
+    assert!(t.elapsed() < Duration::from_secs(30));
+    assert_eq!(s.status, PipelineStatus::Cancelled);
+    assert_eq!(s.phase("flaky").expect("flaky").attempts.len(), 1);
+    assert_eq!(status(&s, "flaky"), PhaseStatus::Cancelled);
+}
