@@ -59,3 +59,8 @@ pub mod report;
 pub mod tui;
 
 pub use error::Error;
+
+/// The README's Rust examples, compiled as doc tests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
