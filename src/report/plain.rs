@@ -86,7 +86,10 @@ impl PlainReporter {
         if phase.status.is_terminal() && phase.logs.total() > 0 {
             self.echo(name);
         }
-        let _ = writeln!(self.err, "{line}");
+        // One write per event: stderr is unbuffered, and `writeln!` would make two.
+        let mut line = line;
+        line.push('\n');
+        let _ = self.err.write_all(line.as_bytes());
         let _ = self.err.flush();
     }
 
