@@ -4,8 +4,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::action::{Action, Stream};
@@ -549,8 +549,11 @@ impl<'a> Engine<'a> {
             }
         }
         if woken {
+            // A short read means the socket is empty: no second call just to see EAGAIN.
             let mut sink = [0u8; 256];
-            while matches!(std::io::Read::read(&mut &self.wake_rx, &mut sink), Ok(n) if n > 0) {}
+            while matches!(std::io::Read::read(&mut &self.wake_rx, &mut sink), Ok(n) if n == sink.len())
+            {
+            }
         }
         for event in rx.try_iter().take(QUEUE) {
             self.handle(event);
@@ -838,9 +841,10 @@ fn shell(line: &str) -> (String, Vec<String>) {
     if cfg!(windows) {
         ("cmd".into(), vec!["/C".into(), line.into()])
     } else {
-        // An absolute path spares a PATH search on every phase.
-        let sh = if Path::new("/bin/sh").exists() { "/bin/sh" } else { "sh" };
-        (sh.into(), vec!["-c".into(), line.into()])
+        // An absolute path spares a PATH search on every phase; looked up once per process.
+        static SH: OnceLock<&str> = OnceLock::new();
+        let sh = SH.get_or_init(|| if Path::new("/bin/sh").exists() { "/bin/sh" } else { "sh" });
+        ((*sh).into(), vec!["-c".into(), line.into()])
     }
 }
 
