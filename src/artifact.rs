@@ -6,7 +6,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -140,6 +140,9 @@ impl TimelineWriter {
 
 fn background(shared: &Shared, path: &Path, handle: &StateHandle) {
     let mut stop = shared.stop.lock().unwrap_or_else(PoisonError::into_inner);
+    // The initial timeline was just written: the first rewrite waits its turn too, so a
+    // short run writes it at start, at most every interval, and at the end.
+    stop = throttle(shared, stop);
     loop {
         if *stop {
             return;
@@ -148,22 +151,25 @@ fn background(shared: &Shared, path: &Path, handle: &StateHandle) {
             drop(stop);
             let timeline = handle.with(Timeline::from_state);
             let _ = write_atomic(path, &timeline);
-            stop = shared.stop.lock().unwrap_or_else(PoisonError::into_inner);
-            // Throttle: wait the interval (unless told to stop) before looking again.
-            let deadline = Instant::now() + THROTTLE;
-            while !*stop {
-                let left = deadline.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    break;
-                }
-                stop =
-                    shared.wake.wait_timeout(stop, left).unwrap_or_else(PoisonError::into_inner).0;
-            }
+            stop = throttle(shared, shared.stop.lock().unwrap_or_else(PoisonError::into_inner));
         } else {
             stop =
                 shared.wake.wait_timeout(stop, THROTTLE).unwrap_or_else(PoisonError::into_inner).0;
         }
     }
+}
+
+/// Waits the throttle interval, unless told to stop.
+fn throttle<'a>(shared: &Shared, mut stop: MutexGuard<'a, bool>) -> MutexGuard<'a, bool> {
+    let deadline = Instant::now() + THROTTLE;
+    while !*stop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        stop = shared.wake.wait_timeout(stop, left).unwrap_or_else(PoisonError::into_inner).0;
+    }
+    stop
 }
 
 /// The log file of each phase, opened at its first line (a phase that prints nothing gets
