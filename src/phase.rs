@@ -222,6 +222,10 @@ impl Phase {
 
     /// A phase that runs a Rust closure. The closure's `Ok` value is the phase's result,
     /// handed to its dependents; an `Err` (or a panic) fails the attempt.
+    ///
+    /// The closure runs on a thread of its own. Threads cannot be killed: on a timeout or a
+    /// cancellation the phase ends at once and the closure is left to finish in the background,
+    /// its later output discarded.
     pub fn func<F, E>(name: impl Into<String>, f: F) -> Self
     where
         F: Fn(&mut PhaseContext) -> Result<serde_json::Value, E> + Send + Sync + 'static,
