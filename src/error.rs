@@ -72,12 +72,31 @@ impl fmt::Display for Error {
                 Ok(())
             }
             Self::Io { action, path, source } => {
-                write!(f, "error: {action} `{}`: {source}", path.display())
+                write!(f, "error: {action} `{}`: {source}", path.display())?;
+                if let Some(help) = io_help(source.kind()) {
+                    write!(f, "\n  = help: {help}")?;
+                }
+                Ok(())
             }
             Self::PipelineFailed(message) => write!(f, "error: {message}"),
             Self::Interrupted => f.write_str("error: interrupted"),
         }
     }
+}
+
+/// What to do about an I/O error, by its kind.
+fn io_help(kind: std::io::ErrorKind) -> Option<&'static str> {
+    use std::io::ErrorKind as K;
+    Some(match kind {
+        K::PermissionDenied | K::ReadOnlyFilesystem => {
+            "check the permissions of the file and its folder, or choose another path"
+        }
+        K::NotFound => "check that the path and its folders exist",
+        K::NotADirectory => "a part of the path is a file, not a folder: fix the path",
+        K::IsADirectory => "the path is a folder: give a file path instead",
+        K::StorageFull | K::QuotaExceeded => "free some disk space, or choose another path",
+        _ => return None,
+    })
 }
 
 impl std::error::Error for Error {
@@ -86,5 +105,31 @@ impl std::error::Error for Error {
             Self::Io { source, .. } => Some(source),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn io_errors_say_what_to_do() {
+        let e = Error::io(
+            "could not read",
+            "/x/Milo.toml",
+            std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+        );
+        let text = e.to_string();
+        assert!(
+            text.starts_with("error: could not read `/x/Milo.toml`: permission denied"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with(
+                "= help: check the permissions of the file and its folder, or choose another path"
+            ),
+            "{text}"
+        );
+        assert_eq!(e.exit_code(), EXIT_USAGE);
     }
 }

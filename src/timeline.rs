@@ -106,8 +106,9 @@ pub struct TimelineAttempt {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "schema", schemars(deny_unknown_fields))]
 pub struct TimelineLog {
+    // Shared with the state, so projecting a timeline under the store's lock copies no text.
     /// The text.
-    pub line: String,
+    pub line: Arc<str>,
     /// `stdout` or `stderr`.
     pub stream: Stream,
     /// Seconds since the pipeline start.
@@ -198,7 +199,7 @@ impl TimelinePhase {
                 .logs
                 .lines()
                 .iter()
-                .map(|l| TimelineLog { line: l.line.to_string(), stream: l.stream, t: secs(l.t) })
+                .map(|l| TimelineLog { line: Arc::clone(&l.line), stream: l.stream, t: secs(l.t) })
                 .collect(),
             // Only a phase that printed has a log file (of this run).
             log_file: state
@@ -212,7 +213,7 @@ impl TimelinePhase {
 
     fn to_state(&self) -> PhaseState {
         let lines = self.logs.iter().map(|l| LogLine {
-            line: Arc::from(l.line.as_str()),
+            line: Arc::clone(&l.line),
             stream: l.stream,
             t: l.t,
         });

@@ -117,6 +117,17 @@ fn both_cmd_and_args() {
 }
 
 #[test]
+fn nul_bytes_in_commands_and_paths_are_located() {
+    let err = check_fails(
+        "[[pipeline.phase]]\nname = \"a\"\ncmd = \"echo \\u0000x\"\n\
+         [[pipeline.phase]]\nname = \"b\"\nargs = [\"echo\", \"a\\u0000\"]\ncwd = \"x\\u0000\"\n",
+    );
+    assert!(err.contains("`cmd` contains a NUL byte\n --> Milo.toml:3:7"), "{err}");
+    assert!(err.contains("`args` contains a NUL byte\n --> Milo.toml:6:17"), "{err}");
+    assert!(err.contains("`cwd` contains a NUL byte\n --> Milo.toml:7:7"), "{err}");
+}
+
+#[test]
 fn neither_cmd_nor_args() {
     let err = check_fails("[[pipeline.phase]]\nname = \"build\"\ndescription = \"Build it\"\n");
     assert!(err.contains("phase `build` has neither `cmd` nor `args`"), "{err}");

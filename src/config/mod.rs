@@ -123,8 +123,9 @@ fn locate(options: &LoadOptions) -> Result<PathBuf, Error> {
         Some(manifest) => {
             let manifest = options.cwd.join(manifest);
             if !manifest.is_file() {
+                let problem = if manifest.is_dir() { "is a folder" } else { "does not exist" };
                 return Err(Error::usage(
-                    format!("manifest path `{}` does not exist", manifest.display()),
+                    format!("manifest path `{}` {problem}", manifest.display()),
                     "pass the path of a Cargo.toml to --manifest-path",
                 ));
             }

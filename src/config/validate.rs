@@ -130,6 +130,9 @@ impl Validator {
                     .help("remove `cwd` to run in Milo.toml's folder, or write `cwd = \".\"`"),
             );
         }
+        if let Some(cwd) = &raw.cwd {
+            self.no_nul("cwd", cwd);
+        }
         if self.problems.len() > before {
             return None;
         }
@@ -199,6 +202,9 @@ impl Validator {
                     );
                     return None;
                 }
+                if !self.no_nul("cmd", cmd) {
+                    return None;
+                }
                 Some(Handler::Shell(cmd.value.clone()))
             }
             (None, Some(args)) => {
@@ -209,6 +215,10 @@ impl Validator {
                             .label("no program")
                             .help("the first entry is the program, e.g. `args = [\"cargo\", \"test\"]`"),
                     );
+                    return None;
+                }
+                let clean = args.value.iter().fold(true, |ok, a| self.no_nul("args", a) && ok);
+                if !clean {
                     return None;
                 }
                 Some(Handler::Args(args.value.iter().map(|a| a.value.clone()).collect()))
@@ -322,6 +332,20 @@ impl Validator {
                 None
             }
         }
+    }
+
+    /// Reports a NUL byte in `key`'s value (no program, argument or path may hold one);
+    /// `true` when there is none.
+    fn no_nul(&mut self, key: &str, value: &At<String>) -> bool {
+        if !value.value.contains('\0') {
+            return true;
+        }
+        self.problems.push(
+            Diagnostic::new(format!("`{key}` contains a NUL byte"), value.span.clone())
+                .label("NUL here")
+                .help("remove the `\\u0000`: programs, arguments and paths cannot hold NUL"),
+        );
+        false
     }
 
     fn env(&mut self, vars: &[(At<String>, At<String>)]) -> BTreeMap<String, String> {
