@@ -217,8 +217,9 @@ impl Validator {
                     );
                     return None;
                 }
-                let clean = args.value.iter().fold(true, |ok, a| self.no_nul("args", a) && ok);
-                if !clean {
+                // Every argument is checked, so each NUL gets its own message.
+                let with_nul = args.value.iter().filter(|a| !self.no_nul("args", a)).count();
+                if with_nul > 0 {
                     return None;
                 }
                 Some(Handler::Args(args.value.iter().map(|a| a.value.clone()).collect()))
