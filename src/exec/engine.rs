@@ -56,6 +56,8 @@ struct Live {
     abandon_at: Option<Instant>,
     kill: Option<Kill>,
     output: Option<PathBuf>,
+    /// Its own `$MILO_CONTEXT` file (not the shared empty one), reused once it is over.
+    context: Option<PathBuf>,
     /// A child the loop watches itself (pipes polled here, exit seen on SIGCHLD).
     direct: Option<DirectLive>,
 }
@@ -202,6 +204,10 @@ struct Engine<'a> {
     live: HashMap<AttemptId, Live>,
     /// When each phase waiting to retry starts again (`None`: a delay too long to reach).
     retry_at: BTreeMap<usize, Option<Instant>>,
+    /// Context files of finished attempts, ready to be rewritten for the next ones.
+    free_contexts: Vec<PathBuf>,
+    /// How many context files were created (their names).
+    contexts_made: usize,
     next_id: u64,
     stopping: bool,
     failed: bool,
@@ -231,6 +237,8 @@ impl<'a> Engine<'a> {
             results: vec![None; n],
             live: HashMap::new(),
             retry_at: BTreeMap::new(),
+            free_contexts: Vec::new(),
+            contexts_made: 0,
             next_id: 0,
             stopping: false,
             failed: false,
@@ -348,6 +356,7 @@ impl<'a> Engine<'a> {
             abandon_at: None,
             kill: None,
             output: None,
+            context: None,
             direct: None,
         };
         let started = match &phase.handler {
@@ -364,9 +373,10 @@ impl<'a> Engine<'a> {
                 func::spawn(job, sink).map_err(|e| format!("failed to start a thread: {e}"))
             }
             Handler::Shell(_) | Handler::Args(_) => {
-                self.start_command(phase, idx, attempt, &sink).map(|(started, output)| {
+                self.start_command(phase, idx, attempt, &sink).map(|(started, output, context)| {
                     live.pgid = started.pgid;
                     live.output = Some(output);
+                    live.context = context;
                     live.open_streams = u8::from(self.run.capture);
                     if let Some(direct) = started.direct {
                         let streams = match direct.pipes {
@@ -408,17 +418,33 @@ impl<'a> Engine<'a> {
         idx: usize,
         attempt: u32,
         sink: &EventSink,
+    ) -> Result<(Started, PathBuf, Option<PathBuf>), String> {
+        let (context, owned) = self.context_file(idx)?;
+        let result = self.spawn_command(phase, idx, attempt, sink, &context);
+        let owned = owned.then_some(context);
+        match result {
+            Ok((started, output)) => Ok((started, output, owned)),
+            Err(e) => {
+                self.free_contexts.extend(owned);
+                Err(e)
+            }
+        }
+    }
+
+    fn spawn_command(
+        &self,
+        phase: &Phase,
+        idx: usize,
+        attempt: u32,
+        sink: &EventSink,
+        context: &Path,
     ) -> Result<(Started, PathBuf), String> {
-        let context = self.context_file(idx)?;
         let settings = self.run.pipeline.settings();
         let base = match &settings.dir {
             Some(dir) => dir.clone(),
             None => std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
         };
         let cwd = phase.cwd.as_ref().map_or_else(|| base.clone(), |c| base.join(c));
-        if !cwd.is_dir() {
-            return Err(format!("working directory not found: {}", cwd.display()));
-        }
         // A path no attempt has used: fresh without creating it (`>>` creates it), which
         // keeps a file creation off every phase's start.
         let output = self.run.scratch.path().join(format!("{idx}.{attempt}.output"));
@@ -440,6 +466,10 @@ impl<'a> Engine<'a> {
         let request = CommandRequest { program, args, cwd, env, capture: self.run.capture };
         match self.run.spawner.spawn(&request, sink) {
             Ok(started) => Ok((started, output)),
+            // Checked only when the spawn fails: a stat per phase otherwise.
+            Err(_) if !request.cwd.is_dir() => {
+                Err(format!("working directory not found: {}", request.cwd.display()))
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 Err(format!("command not found: {}", request.program))
             }
@@ -447,26 +477,33 @@ impl<'a> Engine<'a> {
         }
     }
 
-    /// The `$MILO_CONTEXT` file for phase `idx` (one shared file for phases without deps).
-    fn context_file(&mut self, idx: usize) -> Result<PathBuf, String> {
+    /// The `$MILO_CONTEXT` file for phase `idx`, and whether the attempt owns it: phases
+    /// without dependencies share one file; the others get a file of a finished attempt
+    /// back (rewritten), so that a long pipeline creates and deletes a handful, not one each.
+    fn context_file(&mut self, idx: usize) -> Result<(PathBuf, bool), String> {
         let deps = self.run.pipeline.graph().deps(idx);
         if let (true, Some(p)) = (deps.is_empty(), &self.run.empty_context) {
-            return Ok(p.clone());
+            return Ok((p.clone(), false));
         }
         let text = outputs::context_json(
             deps.iter().map(|&d| (&*self.run.names[d], self.results[d].as_ref())),
         );
         let path = if deps.is_empty() {
             self.run.scratch.path().join("empty.context.json")
+        } else if let Some(free) = self.free_contexts.pop() {
+            free
         } else {
-            self.run.scratch.path().join(format!("{idx}.context.json"))
+            self.contexts_made += 1;
+            self.run.scratch.path().join(format!("{}.context.json", self.contexts_made))
         };
-        std::fs::write(&path, text + "\n")
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        if let Err(e) = std::fs::write(&path, text + "\n") {
+            return Err(format!("cannot write {}: {e}", path.display()));
+        }
         if deps.is_empty() {
             self.run.empty_context = Some(path.clone());
+            return Ok((path, false));
         }
-        Ok(path)
+        Ok((path, true))
     }
 
     fn handle(&mut self, event: Event) {
@@ -685,6 +722,8 @@ impl<'a> Engine<'a> {
     fn finish(&mut self, id: AttemptId) {
         let Some(live) = self.live.remove(&id) else { return };
         kill_group(live.pgid);
+        // The group is gone: nothing of this attempt reads its context file any more.
+        self.free_contexts.extend(live.context);
         let (idx, attempt) = (live.idx, live.attempt);
         if live.kill == Some(Kill::Cancel) {
             self.cancelled(idx);

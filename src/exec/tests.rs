@@ -306,3 +306,43 @@ fn huge_retry_delay_waits_until_cancelled() {
     assert_eq!(s.phase("flaky").expect("flaky").attempts.len(), 1);
     assert_eq!(status(&s, "flaky"), PhaseStatus::Cancelled);
 }
+
+#[test]
+fn context_files_are_reused_without_clobbering_running_phases() {
+    let show = "sleep 0.2; echo \"$MILO_CONTEXT\"; cat \"$MILO_CONTEXT\"";
+    let p = Pipeline::new("ci")
+        .phase(Phase::cmd("a", "true"))
+        .phase(Phase::cmd("b", show).depends_on(["a"]).parallel(true))
+        .phase(Phase::cmd("c", show).depends_on(["a"]).parallel(true))
+        .phase(Phase::cmd("d", show).depends_on(["b"]).parallel(true))
+        .phase(Phase::cmd("e", show).depends_on(["c"]).parallel(true))
+        .phase(Phase::cmd("f", show).depends_on(["d", "e"]))
+        .jobs(2)
+        .build()
+        .expect("valid");
+    let s = run_ok(&p);
+    assert_eq!(s.status, PipelineStatus::Completed);
+    let ok = r#"{"exit_code":0,"outputs":{}}"#;
+    let seen: Vec<Vec<String>> = ["b", "c", "d", "e", "f"].iter().map(|n| lines(&s, n)).collect();
+    assert_eq!(seen[0][1], format!(r#"{{"a":{ok}}}"#));
+    assert_eq!(seen[1][1], format!(r#"{{"a":{ok}}}"#));
+    assert_eq!(seen[2][1], format!(r#"{{"b":{ok}}}"#));
+    assert_eq!(seen[3][1], format!(r#"{{"c":{ok}}}"#));
+    assert_eq!(seen[4][1], format!(r#"{{"d":{ok},"e":{ok}}}"#));
+    // b and c ran side by side: separate files. Later phases reuse finished ones.
+    assert_ne!(seen[0][0], seen[1][0]);
+    let paths: std::collections::BTreeSet<&String> = seen.iter().map(|l| &l[0]).collect();
+    assert!(paths.len() < 5, "no context file was reused: {paths:?}");
+}
+
+#[test]
+fn a_missing_working_directory_is_reported() {
+    let p = Pipeline::new("ci")
+        .phase(Phase::cmd("a", "true").cwd("no/such/dir"))
+        .build()
+        .expect("valid");
+    let s = run_ok(&p);
+    assert_eq!(s.status, PipelineStatus::Failed);
+    let error = s.phase("a").expect("a").error.clone().unwrap_or_default();
+    assert!(error.starts_with("working directory not found: "), "{error}");
+}
