@@ -1,7 +1,7 @@
 //! The timeline artifact on disk: `timeline.json` (atomic, throttled, final) and every
 //! phase's complete log under `logs/` beside it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -102,10 +102,18 @@ impl TimelineWriter {
     /// Subscribes to `store`: log lines go to the log files as they come, and the timeline
     /// is rewritten (throttled) by a thread of its own. Writes the initial timeline.
     pub fn attach(&mut self, store: &mut Store) {
-        // A previous run's logs of these phases would pass for this run's.
+        // A previous run's logs of these phases would pass for this run's. Listing the
+        // folder costs a call or two; trying to remove every phase's log cost one each.
         store.with_state(|state| {
-            for p in &state.phases {
-                let _ = fs::remove_file(log_path(&self.path, &p.name));
+            let names: HashSet<&str> = state.phases.iter().map(|p| &*p.name).collect();
+            let logs = log_path(&self.path, "x");
+            let Some(dir) = logs.parent() else { return };
+            for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
+                let file = entry.file_name();
+                let stem = file.to_str().and_then(|f| f.strip_suffix(".log"));
+                if stem.is_some_and(|s| names.contains(s)) {
+                    let _ = fs::remove_file(entry.path());
+                }
             }
         });
         let mut logs = LogFiles::new(self.path.clone());

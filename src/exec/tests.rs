@@ -346,3 +346,25 @@ fn a_missing_working_directory_is_reported() {
     let error = s.phase("a").expect("a").error.clone().unwrap_or_default();
     assert!(error.starts_with("working directory not found: "), "{error}");
 }
+
+#[test]
+fn a_previous_runs_logs_of_these_phases_are_removed_and_others_kept() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("timeline.json");
+    let logs = dir.path().join("logs");
+    std::fs::create_dir_all(&logs).expect("mkdir");
+    for f in ["quiet.log", "loud.log", "other.log", "quiet.txt"] {
+        std::fs::write(logs.join(f), "old\n").expect("write");
+    }
+    let p = Pipeline::new("ci")
+        .phase(Phase::cmd("quiet", "true"))
+        .phase(Phase::cmd("loud", "echo new"))
+        .build()
+        .expect("valid");
+    let s = run(&p, RunOptions { timeline: Some(path), ..quick() }).expect("run");
+    assert_eq!(s.status, PipelineStatus::Completed);
+    assert!(!logs.join("quiet.log").exists(), "a stale log of a phase of this run survived");
+    let loud = std::fs::read_to_string(logs.join("loud.log")).expect("loud.log");
+    assert!(!loud.contains("old") && loud.contains("new"), "{loud}");
+    assert!(logs.join("other.log").exists() && logs.join("quiet.txt").exists());
+}
