@@ -209,6 +209,8 @@ struct Engine<'a> {
     /// How many context files were created (their names).
     contexts_made: usize,
     next_id: u64,
+    /// Whether a phase ended since the plan was last asked what to start.
+    replan: bool,
     stopping: bool,
     failed: bool,
     interrupted: u32,
@@ -240,6 +242,7 @@ impl<'a> Engine<'a> {
             free_contexts: Vec::new(),
             contexts_made: 0,
             next_id: 0,
+            replan: true,
             stopping: false,
             failed: false,
             interrupted: 0,
@@ -310,8 +313,11 @@ impl<'a> Engine<'a> {
         if self.stopping {
             return;
         }
-        // Starting a phase can finish it at once (a spawn failure): schedule until stable.
-        loop {
+        // The plan answers the same while no phase ended (the phases it returned, once
+        // started, free nothing): ask it again only then. Starting a phase can end it at
+        // once (a spawn failure), hence the loop.
+        while self.replan {
+            self.replan = false;
             let next = self.run.plan.next(&self.slots, self.run.jobs);
             if next.is_empty() {
                 return;
@@ -324,6 +330,12 @@ impl<'a> Engine<'a> {
                 return;
             }
         }
+    }
+
+    /// A phase ended (done or dead): the plan may start others.
+    fn set_slot(&mut self, idx: usize, slot: Slot) {
+        self.slots[idx] = slot;
+        self.replan = true;
     }
 
     fn phase(&self, idx: usize) -> &Phase {
@@ -771,13 +783,13 @@ impl<'a> Engine<'a> {
 
     fn completed(&mut self, idx: usize, result: serde_json::Value) {
         self.results[idx] = Some(result.clone());
-        self.slots[idx] = Slot::Done;
+        self.set_slot(idx, Slot::Done);
         let (name, t) = (Arc::clone(&self.run.names[idx]), self.t());
         self.dispatch(Action::PhaseComplete { name, result, t });
     }
 
     fn cancelled(&mut self, idx: usize) {
-        self.slots[idx] = Slot::Dead;
+        self.set_slot(idx, Slot::Dead);
         let (name, t) = (Arc::clone(&self.run.names[idx]), self.t());
         self.dispatch(Action::PhaseCancelled { name, t });
     }
@@ -806,11 +818,11 @@ impl<'a> Engine<'a> {
         };
         if policy.on_fail == OnFail::Skip {
             self.results[idx] = None;
-            self.slots[idx] = Slot::Done;
+            self.set_slot(idx, Slot::Done);
             self.dispatch(Action::PhaseSkipped { name, error, exit_code, t });
             return;
         }
-        self.slots[idx] = Slot::Dead;
+        self.set_slot(idx, Slot::Dead);
         self.failed = true;
         self.stopping = true;
         self.dispatch(Action::PhaseFailed { name, error, exit_code, t });
