@@ -48,11 +48,14 @@ pub fn previous_durations(path: &Path) -> Option<HashMap<String, f64>> {
 /// reader sees the old document or the new one, never a part.
 pub fn write_atomic(path: &Path, timeline: &Timeline) -> Result<(), Error> {
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let tmp = tempfile::Builder::new()
-        .prefix(".timeline-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(|e| Error::io("creating a temporary file in", dir, e))?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".timeline-").suffix(".tmp");
+    // A temporary file is private (0600); the timeline is an artifact others upload and read,
+    // so it gets a normal file's mode (0644, less the umask).
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+    let tmp =
+        builder.tempfile_in(dir).map_err(|e| Error::io("creating a temporary file in", dir, e))?;
     let mut out = BufWriter::new(tmp);
     serde_json::to_writer_pretty(&mut out, timeline)
         .map_err(|e| Error::io("writing the timeline", path, e.into()))?;
@@ -85,6 +88,12 @@ impl std::fmt::Debug for TimelineWriter {
 impl TimelineWriter {
     /// Prepares the timeline's folder and its `logs/` folder.
     pub fn create(path: &Path) -> Result<Self, Error> {
+        if path.is_dir() || path.as_os_str().to_string_lossy().ends_with(['/', '\\']) {
+            return Err(Error::usage(
+                format!("the timeline path `{}` is a folder", path.display()),
+                format!("pass a file path, e.g. `{}`", path.join("timeline.json").display()),
+            ));
+        }
         let logs = log_path(path, "x");
         let logs = logs.parent().unwrap_or(Path::new(LOG_DIR));
         fs::create_dir_all(logs).map_err(|e| Error::io("creating the folder", logs, e))?;
@@ -100,8 +109,9 @@ impl TimelineWriter {
     }
 
     /// Subscribes to `store`: log lines go to the log files as they come, and the timeline
-    /// is rewritten (throttled) by a thread of its own. Writes the initial timeline.
-    pub fn attach(&mut self, store: &mut Store) {
+    /// is rewritten (throttled) by a thread of its own. Writes the initial timeline, and
+    /// fails (before anything runs) when it cannot.
+    pub fn attach(&mut self, store: &mut Store) -> Result<(), Error> {
         // A previous run's logs of these phases would pass for this run's. Listing the
         // folder costs a call or two; trying to remove every phase's log cost one each.
         store.with_state(|state| {
@@ -126,13 +136,14 @@ impl TimelineWriter {
             }
         });
         let handle = store.handle();
-        let _ = write_atomic(&self.path, &handle.with(Timeline::from_state));
+        write_atomic(&self.path, &handle.with(Timeline::from_state))?;
         let shared = Arc::clone(&self.shared);
         let path = self.path.clone();
         self.thread = std::thread::Builder::new()
             .name("milo-timeline".into())
             .spawn(move || background(&shared, &path, &handle))
             .ok();
+        Ok(())
     }
 
     /// Stops the background writer and writes the final timeline.

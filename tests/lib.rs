@@ -2,6 +2,7 @@
 
 mod support;
 
+mod artifact;
 mod build_script;
 mod capture;
 mod commands;

@@ -112,7 +112,7 @@ impl Run {
         let names = state.phases.iter().map(|p| Arc::clone(&p.name)).collect();
         let mut store = Store::new(state);
         if let Some(w) = &mut writer {
-            w.attach(&mut store);
+            w.attach(&mut store)?;
         }
         for s in options.subscribers {
             store.subscribe(s);
