@@ -11,6 +11,7 @@ mod config_fuzz;
 mod discover;
 mod interrupt;
 mod library;
+mod orphans;
 mod retry;
 mod run;
 mod run_support;

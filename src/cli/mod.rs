@@ -8,6 +8,7 @@ mod init;
 mod list;
 mod load;
 mod order;
+mod orphans;
 mod run;
 mod run_tui;
 mod view;

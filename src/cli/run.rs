@@ -58,8 +58,16 @@ pub fn execute(global: &GlobalArgs, args: &RunArgs) -> Result<u8, Error> {
             options.subscribers.push(Box::new(move |a, s| bars.on_action(a, s)));
         }
     }
+    let adopted = super::orphans::adopt();
     let state =
         if tui { super::run_tui::run(&pipeline, options)? } else { exec::run(&pipeline, options)? };
+    let escaped = if adopted { super::orphans::end_all() } else { 0 };
+    if escaped > 0 && !global.quiet {
+        eprintln!(
+            "warning: ended {escaped} process(es) that a phase left running outside its process \
+             group (started with setsid or as a daemon)"
+        );
+    }
     finish(&state, mode, log_dir.as_deref());
     Ok(match state.status {
         PipelineStatus::Completed => EXIT_OK,
