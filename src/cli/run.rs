@@ -97,10 +97,11 @@ fn mode(global: &GlobalArgs, args: &RunArgs) -> Mode {
         ProgressChoice::Auto => terminal,
     };
     #[cfg(feature = "progress")]
-    if bars && args.progress != ProgressChoice::Never && !args.no_capture {
+    if bars && !args.no_capture {
         return Mode::Bars;
     }
-    let _ = bars;
+    #[cfg(not(feature = "progress"))]
+    let _ = bars; // built without indicatif: there are no bars to draw
     Mode::Plain
 }
 
