@@ -46,17 +46,17 @@ impl Fixture {
             .output()
             .expect("run cargo")
     }
+}
 
-    fn out_dirs(&self, output: &Output) -> Vec<PathBuf> {
-        let _ = self;
-        // With -vv cargo shows the environment of each rustc run, `OUT_DIR=…` among it.
-        let text = String::from_utf8_lossy(&output.stderr);
-        text.split("OUT_DIR=")
-            .skip(1)
-            .filter_map(|rest| rest.split_whitespace().next())
-            .map(|s| PathBuf::from(s.trim_matches(|c| c == '\'' || c == '"')))
-            .collect()
-    }
+/// Every `OUT_DIR` a `cargo build -vv` printed.
+fn out_dirs(output: &Output) -> Vec<PathBuf> {
+    // With -vv cargo shows the environment of each rustc run, `OUT_DIR=…` among it.
+    let text = String::from_utf8_lossy(&output.stderr);
+    text.split("OUT_DIR=")
+        .skip(1)
+        .filter_map(|rest| rest.split_whitespace().next())
+        .map(|s| PathBuf::from(s.trim_matches(|c| c == '\'' || c == '"')))
+        .collect()
 }
 
 fn text(output: &Output) -> String {
@@ -89,7 +89,7 @@ fn build_script_generates_code_and_reruns_when_milo_toml_changes() {
     assert_eq!(String::from_utf8_lossy(&binary.stdout), "hello from milo\n", "{}", text(&binary));
 
     // Its timeline and logs land in OUT_DIR.
-    let out_dirs = fixture.out_dirs(&first);
+    let out_dirs = out_dirs(&first);
     let timeline = out_dirs
         .iter()
         .map(|d| d.join("milo/timeline.json"))
