@@ -44,8 +44,14 @@ impl Store {
     }
 
     /// Folds `action` into the state, then notifies every subscriber.
+    #[allow(clippy::needless_pass_by_value)] // owned: callers build actions to hand over
     pub fn dispatch(&mut self, action: Action) {
-        self.dispatch_all(std::iter::once(action));
+        let mut guard = self.state.lock();
+        let state = std::mem::take(&mut *guard);
+        *guard = reduce(state, &action);
+        for subscriber in &mut self.subscribers {
+            subscriber(&action, &guard);
+        }
     }
 
     /// Folds each action in turn, notifying subscribers after each, holding the lock once
