@@ -26,6 +26,12 @@ pub fn progress(done_weight: u64, total_weight: u64) -> f64 {
 /// ```
 #[must_use]
 pub fn reduce(mut state: PipelineState, action: &Action) -> PipelineState {
+    apply(&mut state, action);
+    state
+}
+
+/// [`reduce`] in place: what the store calls, so no state is moved per action.
+pub(crate) fn apply(state: &mut PipelineState, action: &Action) {
     let t = action.t();
     if t > state.elapsed {
         state.elapsed = t;
@@ -44,9 +50,9 @@ pub fn reduce(mut state: PipelineState, action: &Action) -> PipelineState {
             }
         }
         Action::PhaseStart { name, attempt, t } => {
-            let Some(phase) = state.phase_mut(name) else { return state };
+            let Some(phase) = state.phase_mut(name) else { return };
             if phase.status.is_terminal() {
-                return state;
+                return;
             }
             phase.status = PhaseStatus::Running;
             phase.attempt = *attempt;
@@ -62,9 +68,9 @@ pub fn reduce(mut state: PipelineState, action: &Action) -> PipelineState {
             state.current_phase = Some(name.clone());
         }
         Action::PhaseRetry { name, error, exit_code, delay, t, .. } => {
-            let Some(phase) = state.phase_mut(name) else { return state };
+            let Some(phase) = state.phase_mut(name) else { return };
             if phase.status.is_terminal() {
-                return state;
+                return;
             }
             phase.status = PhaseStatus::Retrying;
             phase.error = Some(error.clone());
@@ -74,22 +80,21 @@ pub fn reduce(mut state: PipelineState, action: &Action) -> PipelineState {
         Action::PhaseComplete { name, result, t } => {
             let exit_code = result.get("exit_code").and_then(serde_json::Value::as_i64);
             let exit_code = exit_code.and_then(|c| i32::try_from(c).ok());
-            finish(&mut state, name, PhaseStatus::Completed, *t, exit_code, None, |p| {
+            finish(state, name, PhaseStatus::Completed, *t, exit_code, None, |p| {
                 p.result = Some(result.clone());
             });
         }
         Action::PhaseSkipped { name, error, exit_code, t } => {
-            finish(&mut state, name, PhaseStatus::Skipped, *t, *exit_code, Some(error), |_| {});
+            finish(state, name, PhaseStatus::Skipped, *t, *exit_code, Some(error), |_| {});
         }
         Action::PhaseFailed { name, error, exit_code, t } => {
-            finish(&mut state, name, PhaseStatus::Failed, *t, *exit_code, Some(error), |_| {});
+            finish(state, name, PhaseStatus::Failed, *t, *exit_code, Some(error), |_| {});
         }
         Action::PhaseCancelled { name, t } => {
             let error = "cancelled".to_owned();
-            finish(&mut state, name, PhaseStatus::Cancelled, *t, None, Some(&error), |_| {});
+            finish(state, name, PhaseStatus::Cancelled, *t, None, Some(&error), |_| {});
         }
     }
-    state
 }
 
 /// Moves phase `name` to a terminal status, closing its open attempt and counting its weight.

@@ -3,7 +3,7 @@
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::action::Action;
-use crate::reducer::reduce;
+use crate::reducer::apply;
 use crate::state::PipelineState;
 
 /// A subscriber: called after every action with the action and the new state.
@@ -47,8 +47,7 @@ impl Store {
     #[allow(clippy::needless_pass_by_value)] // owned: callers build actions to hand over
     pub fn dispatch(&mut self, action: Action) {
         let mut guard = self.state.lock();
-        let state = std::mem::take(&mut *guard);
-        *guard = reduce(state, &action);
+        apply(&mut guard, &action);
         for subscriber in &mut self.subscribers {
             subscriber(&action, &guard);
         }
@@ -58,14 +57,12 @@ impl Store {
     /// for all of them (a batch of log lines).
     pub fn dispatch_all(&mut self, actions: impl IntoIterator<Item = Action>) {
         let mut guard = self.state.lock();
-        let mut state = std::mem::take(&mut *guard);
         for action in actions {
-            state = reduce(state, &action);
+            apply(&mut guard, &action);
             for subscriber in &mut self.subscribers {
-                subscriber(&action, &state);
+                subscriber(&action, &guard);
             }
         }
-        *guard = state;
     }
 
     /// Runs `f` over the current state.
