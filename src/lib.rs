@@ -15,34 +15,22 @@
 //! # Ok::<(), milo::PipelineError>(())
 //! ```
 
-// Pure core: data in, data out. No clocks, no processes, no files.
-pub mod action;
-pub mod clock;
-pub mod config;
-pub mod context;
-pub mod diagnostic;
-pub mod error;
-pub mod format;
-pub mod graph;
-pub mod lines;
-pub mod outputs;
-pub mod phase;
-pub mod pipeline;
-pub mod reducer;
-pub mod schedule;
-pub mod state;
-pub mod store;
-pub mod suggest;
-pub mod timeline;
-pub mod view;
+// Pure core: data in, data out. No clocks, no processes, no files (the `core` folder).
+mod core;
+pub use crate::core::{
+    action, config, context, diagnostic, error, format, graph, lines, outputs, phase, pipeline,
+    reducer, schedule, state, store, suggest, timeline, view,
+};
 
 pub use action::{Action, Stream};
 pub use context::PhaseContext;
 pub use graph::{CycleError, Graph, GraphError};
 pub use phase::{Backoff, BoxError, Handler, OnFail, Phase, PhasePolicy, retry_delay};
 pub use pipeline::{Pipeline, PipelineBuilder, PipelineError, PipelineSettings};
-pub use reducer::{progress, reduce};
-pub use state::{LogLine, LogRing, PhaseState, PhaseStatus, PipelineState, PipelineStatus};
+pub use reducer::reduce;
+pub use state::{
+    LogLine, LogRing, PhaseState, PhaseStatus, PipelineState, PipelineStatus, progress,
+};
 pub use store::{StateHandle, Store, active_pipeline, set_active_pipeline};
 pub use timeline::Timeline;
 
@@ -51,8 +39,10 @@ pub mod artifact;
 pub mod build_script;
 #[cfg(feature = "cli")]
 pub mod cli;
+pub mod clock;
 pub mod discover;
 pub mod exec;
+pub mod load;
 mod pipeline_run;
 pub mod report;
 #[cfg(feature = "tui")]

@@ -33,7 +33,10 @@ impl Pipeline {
     /// # Ok::<(), milo::Error>(())
     /// ```
     pub fn from_toml_str(text: &str) -> Result<Self, Error> {
-        crate::config::parse_str(text, Path::new("Milo.toml")).map(|(pipeline, _)| pipeline)
+        // Named after the current folder, as a Milo.toml found there would be.
+        let path = std::path::absolute("Milo.toml").unwrap_or_else(|_| "Milo.toml".into());
+        crate::config::parse_in(text, "Milo.toml", path.parent().unwrap_or(Path::new(".")), false)
+            .map(|(pipeline, _)| pipeline)
     }
 
     /// Reads, parses and validates the Milo.toml at `path`; relative paths in it resolve
@@ -42,7 +45,10 @@ impl Pipeline {
         let path = path.as_ref();
         let text =
             std::fs::read_to_string(path).map_err(|e| Error::io("could not read", path, e))?;
-        crate::config::parse_str(&text, path).map(|(pipeline, _)| pipeline)
+        let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        let dir = absolute.parent().unwrap_or(Path::new("."));
+        crate::config::parse_in(&text, &path.display().to_string(), dir, false)
+            .map(|(pipeline, _)| pipeline)
     }
 
     /// Runs the pipeline to its end and returns the final state (see [`exec::run`]).

@@ -67,11 +67,11 @@ fn default_pipeline_name_is_the_folder_name() {
 }
 
 mod library {
-    //! Path resolution through `milo::config::load`, where the result can be inspected.
+    //! Path resolution through `milo::load::load`, where the result can be inspected.
 
     use std::path::Path;
 
-    use milo::config::{LoadOptions, load};
+    use milo::load::{LoadOptions, load};
 
     fn write(root: &Path, path: &str, text: &str) {
         let path = root.join(path);

@@ -9,6 +9,7 @@ mod commands;
 mod config_errors;
 mod config_fuzz;
 mod discover;
+mod forbid;
 mod interrupt;
 mod library;
 mod orphans;

@@ -1,17 +1,17 @@
 //! Loading Milo.toml from the global flags: the one place commands turn `-f`,
-//! `--manifest-path` and `--color` into [`config::load`] options.
+//! `--manifest-path` and `--color` into [`load::load`](crate::load::load) options.
 
 use std::io::Write as _;
 use std::path::Path;
 
 use super::GlobalArgs;
-use crate::config::{self, LoadOptions, Loaded};
 use crate::error::Error;
+use crate::load::{self, LoadOptions, Loaded};
 
 /// Finds, reads and validates Milo.toml as the global flags say.
 pub fn load(global: &GlobalArgs) -> Result<Loaded, Error> {
     let cwd = current_dir()?;
-    config::load(&LoadOptions {
+    load::load(&LoadOptions {
         config: global.config.clone(),
         manifest_path: global.manifest_path.clone(),
         cwd,

@@ -1,27 +1,9 @@
-//! Milo.toml: discovery, the raw spanned form, validation into a [`Pipeline`].
-//!
-//! ```
-//! let text = r#"
-//! [[pipeline.phase]]
-//! name = "test"
-//! cmd = "cargo test"
-//! "#;
-//! let (pipeline, timeline) = milo::config::parse_str(text, "ci/Milo.toml".as_ref())?;
-//! assert_eq!(pipeline.name(), "ci");
-//! assert_eq!(pipeline.execution_order(), ["test"]);
-//! assert!(timeline.is_none());
-//! # Ok::<(), milo::Error>(())
-//! ```
-
-mod duration;
-mod pieces;
-pub mod raw;
-pub mod validate;
+//! Loading Milo.toml: finding the file, reading it, and the timeline's default place.
+//! Parsing and validation are pure and live in [`crate::config`].
 
 use std::path::{Path, PathBuf};
 
-pub use duration::{format_duration, from_seconds, parse_duration};
-
+use crate::config::parse_in;
 use crate::diagnostic::{self, Diagnostic};
 use crate::discover;
 use crate::error::Error;
@@ -65,46 +47,6 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, Error> {
             .join("timeline.json")
     });
     Ok(Loaded { path, pipeline, timeline })
-}
-
-/// Parses and validates Milo.toml text as if read from `path`: relative paths resolve against
-/// `path`'s folder. Returns the pipeline and the `timeline` path when the file sets one.
-pub fn parse_str(text: &str, path: &Path) -> Result<(Pipeline, Option<PathBuf>), Error> {
-    // A bare file name has an empty parent: its folder is the current one.
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let dir = dir.to_path_buf();
-    parse_in(text, &path.display().to_string(), &dir, false)
-}
-
-/// Every problem in `text`, located; empty when the file is valid. For callers that report
-/// problems their own way (a build script's `cargo:warning` lines).
-///
-/// ```
-/// let text = "[[pipeline.phase]]\nname = \"a\"\ncmd = \"true\"\nweight = -1\n";
-/// let problems = milo::config::diagnostics(text);
-/// assert_eq!(problems.len(), 1);
-/// assert_eq!(problems[0].message, "`weight` must be >= 0, found -1");
-/// assert_eq!(problems[0].location(text), Some((4, 10)));
-/// ```
-pub fn diagnostics(text: &str) -> Vec<Diagnostic> {
-    match raw::parse(text) {
-        Err(syntax) => syntax,
-        Ok((raw, problems)) => {
-            validate::validate(&raw, problems, Path::new(""), String::new).err().unwrap_or_default()
-        }
-    }
-}
-
-fn parse_in(
-    text: &str,
-    shown: &str,
-    dir: &Path,
-    color: bool,
-) -> Result<(Pipeline, Option<PathBuf>), Error> {
-    let fail =
-        |problems: &[Diagnostic]| Error::Config(diagnostic::render(shown, text, problems, color));
-    let (raw, problems) = raw::parse(text).map_err(|e| fail(&e))?;
-    validate::validate(&raw, problems, dir, || folder_name(dir)).map_err(|e| fail(&e))
 }
 
 /// The file to read: `-f`, or a search from `--manifest-path`'s folder or the cwd.
@@ -161,14 +103,4 @@ fn decode(bytes: Vec<u8>, shown: &str) -> Result<String, Error> {
 /// `path` relative to `cwd` when it is inside it, as cargo shows paths.
 fn display_path(path: &Path, cwd: &Path) -> String {
     path.strip_prefix(cwd).unwrap_or(path).display().to_string()
-}
-
-fn folder_name(dir: &Path) -> String {
-    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
-    let absolute = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
-    absolute
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| "pipeline".to_owned())
 }

@@ -2,13 +2,8 @@
 
 use crate::action::Action;
 use crate::state::{
-    AttemptRecord, LogLine, PhaseState, PhaseStatus, PipelineState, PipelineStatus,
+    AttemptRecord, LogLine, PhaseState, PhaseStatus, PipelineState, PipelineStatus, progress,
 };
-
-/// Weighted progress: done weight over total weight, 1.0 when the total is 0.
-pub fn progress(done_weight: u64, total_weight: u64) -> f64 {
-    if total_weight == 0 { 1.0 } else { (done_weight as f64 / total_weight as f64).clamp(0.0, 1.0) }
-}
 
 /// Folds one action into the state (the reference's `build_reducer()`).
 ///

@@ -6,6 +6,11 @@ use std::sync::Arc;
 use crate::action::Stream;
 use crate::pipeline::Pipeline;
 
+/// Weighted progress: done weight over total weight, 1.0 when the total is 0.
+pub fn progress(done_weight: u64, total_weight: u64) -> f64 {
+    if total_weight == 0 { 1.0 } else { (done_weight as f64 / total_weight as f64).clamp(0.0, 1.0) }
+}
+
 /// Runtime status of one phase.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
@@ -294,7 +299,7 @@ impl PipelineState {
         let total_weight = phases.iter().map(|p| p.weight).sum();
         let done_weight = phases.iter().filter(|p| p.status.is_done()).map(|p| p.weight).sum();
         let mut state = Self { name, phases, done_weight, total_weight, index, ..Self::default() };
-        state.progress = crate::reducer::progress(state.done_weight, state.total_weight);
+        state.progress = progress(state.done_weight, state.total_weight);
         state
     }
 

@@ -1,0 +1,23 @@
+//! The pure core: data in, data out. Nothing in this folder touches processes, files, the
+//! network, the environment or a clock (outside its tests); `bin/forbid` checks it.
+//!
+//! Everything here is re-exported at the crate root (`milo::state`, `milo::reducer`, …).
+
+pub mod action;
+pub mod config;
+pub mod context;
+pub mod diagnostic;
+pub mod error;
+pub mod format;
+pub mod graph;
+pub mod lines;
+pub mod outputs;
+pub mod phase;
+pub mod pipeline;
+pub mod reducer;
+pub mod schedule;
+pub mod state;
+pub mod store;
+pub mod suggest;
+pub mod timeline;
+pub mod view;
