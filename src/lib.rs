@@ -19,7 +19,7 @@
 mod core;
 pub use crate::core::{
     action, config, context, diagnostic, error, format, graph, lines, outputs, phase, pipeline,
-    reducer, schedule, state, store, suggest, timeline, view,
+    reducer, schedule, state, store, suggest, timeline, view, workspace,
 };
 
 pub use action::{Action, Stream};
@@ -43,6 +43,7 @@ pub mod clock;
 pub mod discover;
 pub mod exec;
 pub mod load;
+pub mod metadata;
 mod pipeline_run;
 pub mod report;
 #[cfg(feature = "tui")]

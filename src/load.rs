@@ -7,6 +7,7 @@ use crate::config::parse_in;
 use crate::diagnostic::{self, Diagnostic};
 use crate::discover;
 use crate::error::Error;
+use crate::metadata::{Cargo, CargoEnv};
 use crate::pipeline::Pipeline;
 
 /// Where to look for Milo.toml.
@@ -20,33 +21,54 @@ pub struct LoadOptions {
     pub cwd: PathBuf,
     /// Render diagnostics with ANSI colors.
     pub color: bool,
+    /// The Cargo variables to honour; `None` reads the process environment.
+    pub cargo_env: Option<CargoEnv>,
 }
 
 /// A loaded, validated Milo.toml.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Loaded {
     /// The file that was read.
     pub path: PathBuf,
     /// The pipeline it describes (relative paths already resolved against its folder).
     pub pipeline: Pipeline,
-    /// Where the timeline goes: `timeline` from the file, else `<target dir>/milo/timeline.json`.
-    pub timeline: PathBuf,
+    /// `timeline` from the file (resolved against its folder), when it sets one.
+    pub timeline_in_file: Option<PathBuf>,
+    /// The Cargo workspace around the file, asked lazily.
+    pub cargo: Cargo,
 }
 
-/// Finds, reads and validates Milo.toml.
+impl Loaded {
+    /// Where the timeline goes: `timeline` from the file, else
+    /// `<target dir>/milo/timeline.json` (which may run `cargo metadata`, see [`Cargo`]).
+    pub fn timeline(&self) -> Result<PathBuf, Error> {
+        self.explained_timeline().map(|(path, _)| path)
+    }
+
+    /// [`timeline`](Self::timeline) and where it came from, for `-v`: `` `timeline` in
+    /// Milo.toml`` or the target directory's source.
+    pub fn explained_timeline(&self) -> Result<(PathBuf, String), Error> {
+        if let Some(path) = &self.timeline_in_file {
+            return Ok((path.clone(), "`timeline` in Milo.toml".to_owned()));
+        }
+        let (dir, source) = self.cargo.target_dir()?;
+        Ok((dir.join("milo").join("timeline.json"), source.to_string()))
+    }
+}
+
+/// Finds, reads and validates Milo.toml. Runs nothing: the Cargo side is asked later, and
+/// only when needed.
 pub fn load(options: &LoadOptions) -> Result<Loaded, Error> {
     let path = locate(options)?;
     let bytes = std::fs::read(&path).map_err(|e| Error::io("could not read", &path, e))?;
     let shown = display_path(&path, &options.cwd);
     let text = decode(bytes, &shown)?;
     let dir = path.parent().map_or_else(|| options.cwd.clone(), Path::to_path_buf);
-    let (pipeline, timeline) = parse_in(&text, &shown, &dir, options.color)?;
-    let timeline = timeline.unwrap_or_else(|| {
-        discover::target_dir(&dir, &options.cwd, |key| std::env::var_os(key))
-            .join("milo")
-            .join("timeline.json")
-    });
-    Ok(Loaded { path, pipeline, timeline })
+    let (pipeline, timeline_in_file) = parse_in(&text, &shown, &dir, options.color)?;
+    let env = options.cargo_env.clone().unwrap_or_else(CargoEnv::from_process);
+    let manifest_path = options.manifest_path.as_ref().map(|m| options.cwd.join(m));
+    let cargo = Cargo::new(dir, manifest_path, env);
+    Ok(Loaded { path, pipeline, timeline_in_file, cargo })
 }
 
 /// The file to read: `-f`, or a search from `--manifest-path`'s folder or the cwd.

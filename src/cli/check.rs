@@ -15,7 +15,8 @@ pub fn execute(global: &GlobalArgs) -> Result<u8, Error> {
         let mut text = format!("{}\n", format::summary(&shown(&loaded.path), &loaded.pipeline));
         if global.verbose > 0 {
             let _ = writeln!(text, "  file:     {}", loaded.path.display());
-            let _ = writeln!(text, "  timeline: {}", loaded.timeline.display());
+            let (timeline, source) = loaded.explained_timeline()?;
+            let _ = writeln!(text, "  timeline: {} ({source})", timeline.display());
         }
         print(&text);
     }

@@ -16,6 +16,7 @@ pub fn load(global: &GlobalArgs) -> Result<Loaded, Error> {
         manifest_path: global.manifest_path.clone(),
         cwd,
         color: super::color::enabled(global.color),
+        cargo_env: None,
     })
 }
 

@@ -35,7 +35,13 @@ pub fn execute(global: &GlobalArgs, args: &RunArgs) -> Result<u8, Error> {
     let timeline = match &args.timeline {
         Some(p) if p.is_relative() => current_dir()?.join(p),
         Some(p) => p.clone(),
-        None => loaded.timeline,
+        None => {
+            let (timeline, source) = loaded.explained_timeline()?;
+            if global.verbose > 0 && !global.quiet {
+                eprintln!("note: timeline `{}` ({source})", timeline.display());
+            }
+            timeline
+        }
     };
     let log_dir = timeline.parent().map(|d| d.join(crate::artifact::LOG_DIR));
     let cancel = CancelToken::new();

@@ -35,7 +35,7 @@ pub fn execute(global: &GlobalArgs, args: &ViewArgs) -> Result<u8, Error> {
 }
 
 fn configured_timeline(global: &GlobalArgs) -> Result<PathBuf, Error> {
-    Ok(super::load::load(global)?.timeline)
+    super::load::load(global)?.timeline()
 }
 
 /// Reads and parses a timeline file, with an error that says what to do for each way it

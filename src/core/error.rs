@@ -33,6 +33,8 @@ pub enum Error {
         /// The cause.
         source: std::io::Error,
     },
+    /// Cargo failed (a broken `Cargo.toml`); its own message, as it printed it.
+    Cargo(String),
     /// The pipeline ran and failed.
     PipelineFailed(String),
     /// The run was interrupted.
@@ -43,7 +45,7 @@ impl Error {
     /// The process exit code for this error (see the `EXIT_*` constants).
     pub fn exit_code(&self) -> u8 {
         match self {
-            Self::Config(_) | Self::Usage { .. } | Self::Io { .. } => EXIT_USAGE,
+            Self::Config(_) | Self::Usage { .. } | Self::Io { .. } | Self::Cargo(_) => EXIT_USAGE,
             Self::PipelineFailed(_) => EXIT_FAILED,
             Self::Interrupted => EXIT_INTERRUPTED,
         }
@@ -63,7 +65,7 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Config(text) => f.write_str(text.trim_end()),
+            Self::Config(text) | Self::Cargo(text) => f.write_str(text.trim_end()),
             Self::Usage { message, help } => {
                 write!(f, "error: {message}")?;
                 if let Some(help) = help {

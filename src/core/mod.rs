@@ -21,3 +21,4 @@ pub mod store;
 pub mod suggest;
 pub mod timeline;
 pub mod view;
+pub mod workspace;

@@ -109,6 +109,30 @@ impl Test {
         self
     }
 
+    /// Points `CARGO` at a script that counts its runs in `.cargo-spy/runs` and then runs
+    /// the cargo that built the tests, and isolates the run from this machine's Cargo
+    /// configuration (an empty `CARGO_HOME`). See [`Output::cargo_runs`].
+    #[must_use]
+    pub fn cargo_spy(self) -> Self {
+        let root = self.root();
+        let script = format!(
+            "#!/bin/sh\necho \"$*\" >> '{}/.cargo-spy/runs'\nexec '{}' \"$@\"\n",
+            root.display(),
+            env!("CARGO")
+        );
+        let test = self.file(".cargo-spy/cargo", &script).folder(".cargo-spy/home");
+        let spy = root.join(".cargo-spy/cargo");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&spy, std::fs::Permissions::from_mode(0o755))
+                .expect("make the cargo spy executable");
+        }
+        test.env("CARGO", spy)
+            .env("CARGO_HOME", root.join(".cargo-spy/home"))
+            .env_remove("CARGO_BUILD_TARGET_DIR")
+    }
+
     /// Feeds `bytes` to the command's stdin.
     #[must_use]
     pub fn stdin(mut self, bytes: impl Into<Vec<u8>>) -> Self {
@@ -198,6 +222,11 @@ impl Output {
     /// Reads a file the run left behind, relative to the temp folder.
     pub fn read(&self, path: impl AsRef<Path>) -> String {
         std::fs::read_to_string(self.root.join(path)).expect("read a file the run wrote")
+    }
+
+    /// How many times cargo ran (with [`Test::cargo_spy`]).
+    pub fn cargo_runs(&self) -> usize {
+        std::fs::read_to_string(self.root.join(".cargo-spy/runs")).map_or(0, |t| t.lines().count())
     }
 
     /// Whether a file exists, relative to the temp folder.
