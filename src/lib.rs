@@ -25,7 +25,7 @@ pub use crate::core::{
 pub use action::{Action, Stream};
 pub use context::PhaseContext;
 pub use graph::{CycleError, Graph, GraphError};
-pub use phase::{Backoff, BoxError, Handler, OnFail, Phase, PhasePolicy, retry_delay};
+pub use phase::{Backoff, BoxError, Handler, Instance, OnFail, Phase, PhasePolicy, retry_delay};
 pub use pipeline::{Pipeline, PipelineBuilder, PipelineError, PipelineSettings};
 pub use reducer::reduce;
 pub use state::{

@@ -64,10 +64,11 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, Error> {
     let shown = display_path(&path, &options.cwd);
     let text = decode(bytes, &shown)?;
     let dir = path.parent().map_or_else(|| options.cwd.clone(), Path::to_path_buf);
-    let (pipeline, timeline_in_file) = parse_in(&text, &shown, &dir, options.color)?;
     let env = options.cargo_env.clone().unwrap_or_else(CargoEnv::from_process);
     let manifest_path = options.manifest_path.as_ref().map(|m| options.cwd.join(m));
-    let cargo = Cargo::new(dir, manifest_path, env);
+    let cargo = Cargo::new(dir.clone(), manifest_path, env);
+    let (pipeline, timeline_in_file) =
+        parse_in(&text, &shown, &dir, options.color, || cargo.workspace())?;
     Ok(Loaded { path, pipeline, timeline_in_file, cargo })
 }
 

@@ -140,6 +140,30 @@ impl Cargo {
         self.answer.get().is_some()
     }
 
+    /// The workspace, when `cargo metadata` has already described it (asks nothing).
+    pub fn known_workspace(&self) -> Option<&Workspace> {
+        self.answer.get()?.as_ref().ok().map(|a| &a.workspace)
+    }
+
+    /// For `-v`: the workspace root and how it was learnt (`/ws: 4 members, from cargo
+    /// metadata`); `None` outside a Cargo project.
+    pub fn describe(&self) -> Option<String> {
+        let project = self.project()?;
+        let root = project.root.display();
+        Some(match self.answer.get() {
+            Some(Ok(Answer { workspace: ws, .. })) => {
+                let plural = if ws.members.len() == 1 { "member" } else { "members" };
+                format!(
+                    "{}: {} {plural}, from `cargo metadata`",
+                    ws.root.display(),
+                    ws.members.len()
+                )
+            }
+            Some(Err(_)) => format!("{root}: from its Cargo.toml files (`cargo metadata` failed)"),
+            None => format!("{root}: from its Cargo.toml files (cargo not run)"),
+        })
+    }
+
     /// The target directory and where it came from; runs `cargo metadata` only when a Cargo
     /// config file could move it and no variable settles it.
     pub fn target_dir(&self) -> Result<(PathBuf, TargetSource), Error> {

@@ -4,6 +4,7 @@ use std::path::Path;
 
 use crate::error::Error;
 use crate::exec::{self, RunOptions};
+use crate::metadata::{Cargo, CargoEnv};
 use crate::pipeline::Pipeline;
 use crate::state::PipelineState;
 
@@ -35,7 +36,9 @@ impl Pipeline {
     pub fn from_toml_str(text: &str) -> Result<Self, Error> {
         // Named after the current folder, as a Milo.toml found there would be.
         let path = std::path::absolute("Milo.toml").unwrap_or_else(|_| "Milo.toml".into());
-        crate::config::parse_in(text, "Milo.toml", path.parent().unwrap_or(Path::new(".")), false)
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let cargo = Cargo::new(dir, None, CargoEnv::from_process());
+        crate::config::parse_in(text, "Milo.toml", dir, false, || cargo.workspace())
             .map(|(pipeline, _)| pipeline)
     }
 
@@ -47,8 +50,11 @@ impl Pipeline {
             std::fs::read_to_string(path).map_err(|e| Error::io("could not read", path, e))?;
         let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
         let dir = absolute.parent().unwrap_or(Path::new("."));
-        crate::config::parse_in(&text, &path.display().to_string(), dir, false)
-            .map(|(pipeline, _)| pipeline)
+        let cargo = Cargo::new(dir, None, CargoEnv::from_process());
+        crate::config::parse_in(&text, &path.display().to_string(), dir, false, || {
+            cargo.workspace()
+        })
+        .map(|(pipeline, _)| pipeline)
     }
 
     /// Runs the pipeline to its end and returns the final state (see [`exec::run`]).

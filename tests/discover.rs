@@ -233,7 +233,7 @@ fn without_cargo_the_timeline_goes_beside_milo_toml() {
     let out = test.cargo_spy().env("CARGO", "/no/such/cargo").args(["check", "-v"]).run();
     out.success();
     assert!(
-        out.stdout().contains("timeline: [ROOT]/target/milo/timeline.json (cargo could not run ("),
+        out.stdout().contains("timeline:  [ROOT]/target/milo/timeline.json (cargo could not run ("),
         "{}",
         out.stdout()
     );

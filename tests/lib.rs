@@ -19,3 +19,4 @@ mod run_support;
 mod tui_live;
 mod tui_render;
 mod tui_view;
+mod workspace;

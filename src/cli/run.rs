@@ -26,23 +26,25 @@ pub fn execute(global: &GlobalArgs, args: &RunArgs) -> Result<u8, Error> {
     if args.no_capture {
         pipeline.settings_mut().capture_output = false;
     }
+    let verbose = global.verbose > 0 && !global.quiet;
     if args.dry_run {
+        if verbose {
+            note_workspace(&loaded);
+        }
         print(&plan(&pipeline));
         return Ok(EXIT_OK);
     }
     // `--tui`: the detail view draws the run instead of bars or lines (cli/run_tui.rs).
     let tui = args.tui && super::run_tui::usable();
-    let timeline = match &args.timeline {
-        Some(p) if p.is_relative() => current_dir()?.join(p),
-        Some(p) => p.clone(),
-        None => {
-            let (timeline, source) = loaded.explained_timeline()?;
-            if global.verbose > 0 && !global.quiet {
-                eprintln!("note: timeline `{}` ({source})", timeline.display());
-            }
-            timeline
-        }
+    let (timeline, source) = match &args.timeline {
+        Some(p) if p.is_relative() => (current_dir()?.join(p), "--timeline".to_owned()),
+        Some(p) => (p.clone(), "--timeline".to_owned()),
+        None => loaded.explained_timeline()?,
     };
+    if verbose {
+        note_workspace(&loaded);
+        eprintln!("note: timeline `{}` ({source})", timeline.display());
+    }
     let log_dir = timeline.parent().map(|d| d.join(crate::artifact::LOG_DIR));
     let cancel = CancelToken::new();
     #[cfg(unix)]
@@ -80,6 +82,14 @@ pub fn execute(global: &GlobalArgs, args: &RunArgs) -> Result<u8, Error> {
         PipelineStatus::Cancelled => EXIT_INTERRUPTED,
         _ => EXIT_FAILED,
     })
+}
+
+/// `-v`: which workspace, and whether cargo was asked.
+fn note_workspace(loaded: &crate::load::Loaded) {
+    match loaded.cargo.describe() {
+        Some(workspace) => eprintln!("note: workspace {workspace}"),
+        None => eprintln!("note: no Cargo workspace (no Cargo.toml above Milo.toml)"),
+    }
 }
 
 /// How progress is shown.

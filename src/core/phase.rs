@@ -157,6 +157,23 @@ impl Handler {
     }
 }
 
+/// Which per-package phase and package an instance belongs to (`test:core` is phase `test`
+/// for package `core`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Instance {
+    /// The per-package phase's name, as declared.
+    pub phase: String,
+    /// The package.
+    pub package: String,
+}
+
+impl Instance {
+    /// The instance's name: `<phase>:<package>`.
+    pub fn name(&self) -> String {
+        format!("{}:{}", self.phase, self.package)
+    }
+}
+
 /// A named pipeline phase (the reference's `Phase`).
 #[derive(Debug, Clone)]
 pub struct Phase {
@@ -182,6 +199,8 @@ pub struct Phase {
     pub cwd: Option<PathBuf>,
     /// Extra environment for this phase, applied after the pipeline's.
     pub env: BTreeMap<String, String>,
+    /// For an instance of a per-package phase, its phase and package.
+    pub instance: Option<Instance>,
 }
 
 impl Phase {
@@ -198,6 +217,7 @@ impl Phase {
             timeout: None,
             cwd: None,
             env: BTreeMap::new(),
+            instance: None,
         }
     }
 
@@ -303,6 +323,20 @@ impl Phase {
     }
 }
 
+/// Whether `phase` may carry `name`: a valid name, or `<phase>:<package>` for an instance.
+pub fn is_valid_phase_name(name: &str, instance: Option<&Instance>) -> bool {
+    match instance {
+        None => is_valid_name(name),
+        Some(i) => {
+            is_valid_name(&i.phase)
+                && !i.package.is_empty()
+                && !i.package.contains(|c: char| c == ':' || c.is_whitespace())
+                && name.strip_prefix(i.phase.as_str()).and_then(|r| r.strip_prefix(':'))
+                    == Some(i.package.as_str())
+        }
+    }
+}
+
 /// Whether `name` is a valid phase name: `[A-Za-z0-9][A-Za-z0-9_.-]*`.
 pub fn is_valid_name(name: &str) -> bool {
     let mut chars = name.chars();
@@ -344,8 +378,15 @@ mod tests {
         for ok in ["a", "fmt", "build-release", "v1.2_x", "9lives"] {
             assert!(is_valid_name(ok), "{ok}");
         }
-        for bad in ["", "-a", "_a", "a b", "a/b", "é", ".x"] {
+        for bad in ["", "-a", "_a", "a b", "a/b", "é", ".x", "test:core"] {
             assert!(!is_valid_name(bad), "{bad}");
         }
+        let core = Instance { phase: "test".into(), package: "core".into() };
+        assert!(is_valid_phase_name("test:core", Some(&core)));
+        assert_eq!(core.name(), "test:core");
+        assert!(!is_valid_phase_name("test:app", Some(&core)));
+        assert!(!is_valid_phase_name("test:core", None));
+        let spaced = Instance { phase: "test".into(), package: "a b".into() };
+        assert!(!is_valid_phase_name("test:a b", Some(&spaced)));
     }
 }

@@ -5,7 +5,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use crate::graph::{Graph, GraphError};
-use crate::phase::{Handler, Phase, is_valid_name};
+use crate::phase::{Handler, Phase, is_valid_phase_name};
 
 /// Why a pipeline could not be built.
 #[derive(Debug, Clone, PartialEq)]
@@ -115,7 +115,7 @@ impl Pipeline {
         settings: PipelineSettings,
     ) -> Result<Self, PipelineError> {
         for phase in &phases {
-            if !is_valid_name(&phase.name) {
+            if !is_valid_phase_name(&phase.name, phase.instance.as_ref()) {
                 return Err(PipelineError::InvalidName(phase.name.clone()));
             }
             let empty = match &phase.handler {
@@ -166,8 +166,10 @@ impl Pipeline {
         self.graph.execution_order().into_iter().map(|i| self.phases[i].name.as_str()).collect()
     }
 
-    /// A pipeline of `targets` and everything they depend on, in declaration order.
-    /// Unknown targets are returned as the error, each with the closest name.
+    /// A pipeline of `targets` and everything they depend on, in declaration order. A
+    /// per-package phase's name (`test`) selects all its instances, an instance's name
+    /// (`test:core`) one. Unknown targets are returned as the error, each with the closest
+    /// name.
     pub fn select(&self, targets: &[String]) -> Result<Self, Vec<(String, Option<String>)>> {
         if targets.is_empty() {
             return Ok(self.clone());
@@ -175,13 +177,20 @@ impl Pipeline {
         let mut unknown = Vec::new();
         let mut idx = Vec::new();
         for t in targets {
-            match self.phases.iter().position(|p| &p.name == t) {
-                Some(i) => idx.push(i),
-                None => unknown.push((
-                    t.clone(),
-                    crate::suggest::closest(t, self.phases.iter().map(|p| p.name.as_str()))
-                        .map(str::to_owned),
-                )),
+            if let Some(i) = self.phases.iter().position(|p| &p.name == t) {
+                idx.push(i);
+                continue;
+            }
+            let before = idx.len();
+            idx.extend(self.phases.iter().enumerate().filter_map(|(i, p)| {
+                p.instance.as_ref().is_some_and(|inst| &inst.phase == t).then_some(i)
+            }));
+            if idx.len() == before {
+                let names = self.phases.iter().flat_map(|p| {
+                    std::iter::once(p.name.as_str())
+                        .chain(p.instance.as_ref().map(|i| i.phase.as_str()))
+                });
+                unknown.push((t.clone(), crate::suggest::closest(t, names).map(str::to_owned)));
             }
         }
         if !unknown.is_empty() {
@@ -346,5 +355,30 @@ mod tests {
         assert_eq!(selected.execution_order(), ["a", "b"]);
         let unknown = p.select(&["bb".to_owned()]).expect_err("unknown");
         assert_eq!(unknown, [("bb".to_owned(), Some("b".to_owned()))]);
+    }
+
+    #[test]
+    fn select_takes_every_instance_of_a_per_package_phase_or_one() {
+        let instance = |phase: &str, package: &str, deps: &[&str]| {
+            let i = crate::phase::Instance { phase: phase.into(), package: package.into() };
+            Phase {
+                instance: Some(i.clone()),
+                ..Phase::cmd(i.name(), "true").depends_on(deps.iter().copied())
+            }
+        };
+        let p = Pipeline::new("p")
+            .phase(Phase::cmd("fmt", "true"))
+            .phase(instance("build", "core", &[]))
+            .phase(instance("build", "app", &["build:core"]))
+            .phase(instance("test", "core", &["build:core", "fmt"]))
+            .phase(instance("test", "app", &["build:app"]))
+            .build()
+            .expect("valid");
+        let all = p.select(&["test".to_owned()]).expect("known");
+        assert_eq!(all.phases().len(), 5);
+        let one = p.select(&["test:app".to_owned()]).expect("known");
+        assert_eq!(one.execution_order(), ["build:core", "build:app", "test:app"]);
+        let unknown = p.select(&["tets".to_owned()]).expect_err("unknown");
+        assert_eq!(unknown, [("tets".to_owned(), Some("test".to_owned()))]);
     }
 }

@@ -4,6 +4,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use crate::action::Stream;
+use crate::phase::Instance;
 use crate::pipeline::Pipeline;
 
 /// Weighted progress: done weight over total weight, 1.0 when the total is 0.
@@ -229,6 +230,8 @@ pub struct PhaseState {
     pub logs: LogRing,
     /// The result on completion.
     pub result: Option<serde_json::Value>,
+    /// For an instance of a per-package phase, its phase and package.
+    pub instance: Option<Instance>,
 }
 
 impl PhaseState {
@@ -288,6 +291,7 @@ impl PipelineState {
                 retry_delay: None,
                 logs: LogRing::new(p.max_logs),
                 result: None,
+                instance: p.instance.clone(),
             })
             .collect();
         Self::from_phases(pipeline.name().to_owned(), phases)

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::action::Stream;
+use crate::phase::Instance;
 use crate::state::{
     AttemptRecord, LogLine, LogRing, PhaseState, PhaseStatus, PipelineState, PipelineStatus,
 };
@@ -78,6 +79,12 @@ pub struct TimelinePhase {
     pub log_file: Option<String>,
     /// The `key=value` outputs of the phase.
     pub outputs: BTreeMap<String, String>,
+    /// For an instance of a per-package phase (`test:core`): the phase (`test`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<String>,
+    /// For an instance of a per-package phase (`test:core`): the package (`core`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package: Option<String>,
 }
 
 fn one() -> u32 {
@@ -208,6 +215,8 @@ impl TimelinePhase {
                 .filter(|_| p.logs.total() > 0)
                 .map(|dir| format!("{dir}/{}.log", p.name)),
             outputs,
+            phase: p.instance.as_ref().map(|i| i.phase.clone()),
+            package: p.instance.as_ref().map(|i| i.package.clone()),
         }
     }
 
@@ -243,6 +252,11 @@ impl TimelinePhase {
             retry_delay: None,
             logs: LogRing::from_parts(lines, self.logs.len().max(self.log_count), self.lines_total),
             result: None,
+            instance: self
+                .phase
+                .clone()
+                .zip(self.package.clone())
+                .map(|(phase, package)| Instance { phase, package }),
         }
     }
 }

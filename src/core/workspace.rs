@@ -115,7 +115,7 @@ impl Workspace {
 mod tests {
     use super::*;
 
-    pub(crate) fn sample() -> Workspace {
+    fn sample() -> Workspace {
         let dir = |n: &str| PathBuf::from("/ws").join(n);
         Workspace::from_dirs(
             "/ws",

@@ -15,8 +15,11 @@
 //! ```
 
 mod duration;
+mod expand;
 mod pieces;
+pub mod placeholder;
 pub mod raw;
+mod references;
 pub mod validate;
 
 use std::path::{Path, PathBuf};
@@ -26,14 +29,46 @@ pub use duration::{format_duration, from_seconds, parse_duration};
 use crate::diagnostic::{self, Diagnostic};
 use crate::error::Error;
 use crate::pipeline::Pipeline;
+use crate::workspace::Workspace;
 
 /// Parses and validates Milo.toml text as if read from `path`: relative paths resolve against
 /// `path`'s folder, and a pipeline without `name` is named after that folder. Returns the
 /// pipeline and the `timeline` path when the file sets one.
+///
+/// Per-package phases need the workspace: see [`parse_with`].
 pub fn parse_str(text: &str, path: &Path) -> Result<(Pipeline, Option<PathBuf>), Error> {
     // A bare file name has an empty parent: its folder is the current one.
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    parse_in(text, &path.display().to_string(), dir, false)
+    parse_in(text, &path.display().to_string(), dir, false, || Ok(None))
+}
+
+/// Like [`parse_str`], with per-package phases expanded over `workspace`.
+///
+/// ```
+/// use milo::workspace::{DepKind, Workspace};
+/// let ws = Workspace::from_dirs("/ws", [
+///     ("core", "/ws/core".into(), vec![]),
+///     ("app", "/ws/app".into(), vec![("/ws/core".into(), DepKind::Normal)]),
+/// ]);
+/// let text = r#"
+/// [[pipeline.phase]]
+/// name = "build"
+/// packages = "workspace"
+/// cmd = "cargo build -p {package}"
+/// depends_on = ["^build"]
+/// "#;
+/// let (pipeline, _) = milo::config::parse_with(text, "/ws/Milo.toml".as_ref(), &ws)?;
+/// assert_eq!(pipeline.execution_order(), ["build:core", "build:app"]);
+/// assert_eq!(pipeline.get("build:app").unwrap().depends_on, ["build:core"]);
+/// # Ok::<(), milo::Error>(())
+/// ```
+pub fn parse_with(
+    text: &str,
+    path: &Path,
+    workspace: &Workspace,
+) -> Result<(Pipeline, Option<PathBuf>), Error> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    parse_in(text, &path.display().to_string(), dir, false, || Ok(Some(workspace)))
 }
 
 /// Every problem in `text`, located; empty when the file is valid. For callers that report
@@ -49,24 +84,27 @@ pub fn parse_str(text: &str, path: &Path) -> Result<(Pipeline, Option<PathBuf>),
 pub fn diagnostics(text: &str) -> Vec<Diagnostic> {
     match raw::parse(text) {
         Err(syntax) => syntax,
-        Ok((raw, problems)) => {
-            validate::validate(&raw, problems, Path::new(""), String::new).err().unwrap_or_default()
-        }
+        Ok((raw, problems)) => validate::validate(&raw, problems, Path::new(""), String::new, None)
+            .err()
+            .unwrap_or_default(),
     }
 }
 
 /// Parses and validates `text`, shown in messages as `shown`, with relative paths resolved
-/// against `dir`.
-pub(crate) fn parse_in(
+/// against `dir`. `workspace` is asked only when a phase has `packages` (`None`: outside a
+/// Cargo workspace).
+pub(crate) fn parse_in<'w>(
     text: &str,
     shown: &str,
     dir: &Path,
     color: bool,
+    workspace: impl FnOnce() -> Result<Option<&'w Workspace>, Error>,
 ) -> Result<(Pipeline, Option<PathBuf>), Error> {
     let fail =
         |problems: &[Diagnostic]| Error::Config(diagnostic::render(shown, text, problems, color));
     let (raw, problems) = raw::parse(text).map_err(|e| fail(&e))?;
-    validate::validate(&raw, problems, dir, || folder_name(dir)).map_err(|e| fail(&e))
+    let workspace = if raw.uses_packages() { workspace()? } else { None };
+    validate::validate(&raw, problems, dir, || folder_name(dir), workspace).map_err(|e| fail(&e))
 }
 
 /// The last component of `dir`, the default pipeline name; `pipeline` when it has none

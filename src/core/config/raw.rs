@@ -31,6 +31,15 @@ pub enum RawDuration {
     Seconds(f64),
 }
 
+/// A phase's `packages` as written.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RawPackages {
+    /// `"workspace"`, `"default"` (or anything else, rejected by validation).
+    Word(String),
+    /// A list of package names.
+    List(Vec<At<String>>),
+}
+
 /// `[pipeline]`.
 #[derive(Debug, Clone, Default)]
 pub struct RawPipeline {
@@ -46,6 +55,8 @@ pub struct RawPipeline {
     pub timeline: Option<At<String>>,
     /// `env`, in key order.
     pub env: Vec<(At<String>, At<String>)>,
+    /// `affected_global`: globs of files whose change affects every package.
+    pub affected_global: Vec<At<String>>,
     /// `[[pipeline.phase]]`, in declaration order.
     pub phases: Vec<RawPhase>,
     /// The length of the file, where a "missing" problem points.
@@ -81,6 +92,8 @@ pub struct RawPhase {
     pub env: Vec<(At<String>, At<String>)>,
     /// `policy`.
     pub policy: RawPolicy,
+    /// `packages`: one instance per package.
+    pub packages: Option<At<RawPackages>>,
 }
 
 /// A phase's `policy` table.
@@ -98,7 +111,7 @@ pub struct RawPolicy {
 
 const TOP_KEYS: &[&str] = &["pipeline"];
 const PIPELINE_KEYS: &[&str] =
-    &["name", "fail_fast", "capture_output", "jobs", "timeline", "env", "phase"];
+    &["name", "fail_fast", "capture_output", "jobs", "timeline", "env", "affected_global", "phase"];
 const PHASE_KEYS: &[&str] = &[
     "name",
     "description",
@@ -112,6 +125,7 @@ const PHASE_KEYS: &[&str] = &[
     "cwd",
     "env",
     "policy",
+    "packages",
 ];
 const POLICY_KEYS: &[&str] = &["on_fail", "max_retries", "retry_delay", "retry_backoff"];
 
@@ -144,6 +158,9 @@ const ALIASES: &[(&str, &str)] = &[
     ("phases", "phase"),
     ("steps", "phase"),
     ("parallelism", "jobs"),
+    ("members", "packages"),
+    ("crates", "packages"),
+    ("package", "packages"),
 ];
 
 /// Parses `source`. TOML syntax errors are returned as the error (nothing else can be
@@ -194,6 +211,13 @@ pub(super) struct Reader {
     offset: usize,
 }
 
+impl RawPipeline {
+    /// Whether a phase has `packages`: validating the file then needs the workspace.
+    pub fn uses_packages(&self) -> bool {
+        self.phases.iter().any(|p| p.packages.is_some())
+    }
+}
+
 impl Reader {
     /// A span of the parsed text as a span of the whole file.
     fn at(&self, span: Range<usize>) -> Range<usize> {
@@ -239,6 +263,9 @@ impl Reader {
                 "jobs" => p.jobs = self.integer(k, value),
                 "timeline" => p.timeline = self.string(k, value),
                 "env" => p.env = self.env(k, value),
+                "affected_global" => {
+                    p.affected_global = self.string_list(k, value).unwrap_or_default();
+                }
                 "phase" => p.phases = self.phases(value),
                 _ => self.unknown((key, value), PIPELINE_KEYS, "in [pipeline]"),
             }
@@ -292,6 +319,7 @@ impl Reader {
                         p.policy = self.policy(policy);
                     }
                 }
+                "packages" => p.packages = self.packages(value),
                 _ => self.unknown((key, value), PHASE_KEYS, "in a phase"),
             }
         }
@@ -428,6 +456,22 @@ impl Reader {
             }
         }
         Some(list)
+    }
+
+    fn packages(&mut self, value: &Spanned<DeValue<'_>>) -> Option<At<RawPackages>> {
+        let packages = match value.get_ref() {
+            DeValue::String(s) => RawPackages::Word(s.to_string()),
+            DeValue::Array(_) => RawPackages::List(self.string_list("packages", value)?),
+            _ => {
+                self.mismatch(
+                    "packages",
+                    "\"workspace\", \"default\" or an array of package names",
+                    value,
+                );
+                return None;
+            }
+        };
+        Some(At { value: packages, span: self.at(value.span()) })
     }
 
     fn env(&mut self, key: &str, value: &Spanned<DeValue<'_>>) -> Vec<(At<String>, At<String>)> {

@@ -1,18 +1,20 @@
 //! Meaning checks over the raw form: names, handlers, numbers, enums, durations and the
 //! graph. Every problem is collected; nothing stops at the first.
 
-use std::collections::{BTreeMap, HashMap};
-use std::fmt::Write as _;
+use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::duration::{from_seconds, parse_duration};
+use super::expand::{self, Expanded, Template};
+use super::placeholder;
 use super::raw::{At, RawDuration, RawPhase, RawPipeline, RawPolicy};
 use crate::diagnostic::Diagnostic;
-use crate::graph::{CycleError, Graph, GraphError};
+use crate::graph::Graph;
 use crate::phase::{Backoff, Handler, OnFail, Phase, PhasePolicy, is_valid_name};
 use crate::pipeline::{Pipeline, PipelineError, PipelineSettings};
+use crate::workspace::Workspace;
 
 /// The largest `weight`: a million phases of it still sum without overflow.
 const MAX_WEIGHT: u64 = u32::MAX as u64;
@@ -24,20 +26,16 @@ const MAX_RETRIES: u64 = 1_000_000;
 /// computed from it must not overflow.
 const MAX_DURATION: Duration = Duration::from_secs(366 * 24 * 3600);
 
-/// How many steps of a cycle are pointed at in the file.
-const CYCLE_EDGES_SHOWN: usize = 8;
-
-/// How many phase names a "missing dependency" note lists before "and N more".
-const LIST_LIMIT: usize = 12;
-
 /// Checks `raw` and builds the pipeline; `problems` are the shape problems found while
 /// reading it. Relative `cwd`s and `timeline` resolve against `dir`; `default_name` names a
-/// pipeline without `name`. Returns every problem, sorted by position, when there is any.
+/// pipeline without `name`; per-package phases expand over `workspace` (`None`: outside a
+/// Cargo workspace). Returns every problem, sorted by position, when there is any.
 pub fn validate(
     raw: &RawPipeline,
     problems: Vec<Diagnostic>,
     dir: &Path,
     default_name: impl FnOnce() -> String,
+    workspace: Option<&Workspace>,
 ) -> Result<(Pipeline, Option<PathBuf>), Vec<Diagnostic>> {
     let mut v = Validator { problems };
     let settings = PipelineSettings {
@@ -72,10 +70,58 @@ pub fn validate(
                 .help("add one, e.g. `[[pipeline.phase]]` then `name = \"test\"` and `cmd = \"cargo test\"`"),
         );
     }
-    let mut phases: Vec<Phase> = Vec::with_capacity(raw.phases.len());
-    phases.extend(raw.phases.iter().filter_map(|p| v.phase(p)));
+    let checked: Vec<Option<Phase>> = raw.phases.iter().map(|p| v.phase(p)).collect();
     v.self_loops(raw);
-    if v.problems.is_empty() {
+    if expands(raw) {
+        let templates = raw.phases.iter().zip(checked);
+        let templates = templates
+            .filter_map(|(raw, phase)| raw.name.as_ref().map(|name| Template { raw, name, phase }));
+        let templates: Vec<Template> = templates.collect();
+        let expanded = expand::expand(&templates, workspace, &mut v.problems);
+        if let Some(Expanded { phases, dep_spans }) = expanded.filter(|_| v.problems.is_empty()) {
+            match Graph::new(&phases) {
+                Ok(_) => return v.build(raw, phases, settings, dir, default_name),
+                Err(errors) => v.instance_graph_errors(&phases, &dep_spans, errors),
+            }
+        }
+    } else if v.problems.is_empty() {
+        let phases = checked.into_iter().flatten().collect();
+        return v.build(raw, phases, settings, dir, default_name);
+    } else {
+        v.graph(raw);
+    }
+    Err(v.sorted())
+}
+
+/// Whether the file has per-package phases or dependencies on them (`^x`, `x:pkg`).
+fn expands(raw: &RawPipeline) -> bool {
+    raw.uses_packages()
+        || raw.phases.iter().any(|p| p.depends_on.iter().any(|d| d.value.contains(['^', ':'])))
+}
+
+/// Collects problems while checking; its graph checks live in [`super::references`].
+pub(super) struct Validator {
+    /// Every problem found so far.
+    pub(super) problems: Vec<Diagnostic>,
+}
+
+impl Validator {
+    /// The problems, sorted by position.
+    fn sorted(self) -> Vec<Diagnostic> {
+        let mut problems = self.problems;
+        problems.sort_by_key(|d| d.span.as_ref().map_or((0, 0), |s| (s.start, s.end)));
+        problems
+    }
+
+    /// The pipeline of valid `phases`; the graph is checked once, while building.
+    fn build(
+        mut self,
+        raw: &RawPipeline,
+        mut phases: Vec<Phase>,
+        settings: PipelineSettings,
+        dir: &Path,
+        default_name: impl FnOnce() -> String,
+    ) -> Result<(Pipeline, Option<PathBuf>), Vec<Diagnostic>> {
         for phase in &mut phases {
             if let Some(cwd) = &phase.cwd {
                 phase.cwd = Some(dir.join(cwd));
@@ -83,7 +129,6 @@ pub fn validate(
         }
         let settings = PipelineSettings { dir: Some(dir.to_path_buf()), ..settings };
         let name = raw.name.as_ref().map_or_else(default_name, |n| n.value.clone());
-        // Every phase is valid here, so the graph is checked once, while building.
         match Pipeline::from_parts(name, phases, settings) {
             Ok(pipeline) => {
                 return Ok((pipeline, raw.timeline.as_ref().map(|t| dir.join(&t.value))));
@@ -91,23 +136,13 @@ pub fn validate(
             Err(PipelineError::Graph(errors)) => {
                 let named: Vec<_> =
                     raw.phases.iter().filter_map(|p| p.name.as_ref().map(|n| (p, n))).collect();
-                v.graph_errors(&named, errors);
+                self.graph_errors(&named, errors);
             }
-            Err(other) => v.problems.push(Diagnostic::whole_file(other.to_string())),
+            Err(other) => self.problems.push(Diagnostic::whole_file(other.to_string())),
         }
-    } else {
-        v.graph(raw);
+        Err(self.sorted())
     }
-    let mut problems = v.problems;
-    problems.sort_by_key(|d| d.span.as_ref().map_or((0, 0), |s| (s.start, s.end)));
-    Err(problems)
-}
 
-struct Validator {
-    problems: Vec<Diagnostic>,
-}
-
-impl Validator {
     /// A phase, or `None` when it has a problem (already recorded).
     fn phase(&mut self, raw: &RawPhase) -> Option<Phase> {
         let before = self.problems.len();
@@ -133,6 +168,7 @@ impl Validator {
         if let Some(cwd) = &raw.cwd {
             self.no_nul("cwd", cwd);
         }
+        self.placeholders(raw);
         if self.problems.len() > before {
             return None;
         }
@@ -148,6 +184,7 @@ impl Validator {
             timeout,
             cwd: raw.cwd.as_ref().map(|c| c.value.clone().into()),
             env,
+            instance: None,
         };
         Some(phase)
     }
@@ -376,135 +413,44 @@ impl Validator {
         env
     }
 
-    /// A phase that depends on itself, pointed at the entry (also inside larger cycles).
-    fn self_loops(&mut self, raw: &RawPipeline) {
-        for phase in &raw.phases {
-            let Some(name) = &phase.name else { continue };
-            if let Some(entry) = phase.depends_on.iter().find(|d| d.value == name.value) {
-                self.problems.push(
-                    Diagnostic::new(
-                        format!("circular dependency: {0} → {0}", name.value),
-                        entry.span.clone(),
+    /// Placeholders in the phase's strings: a misspelt one in a per-package phase, or any
+    /// in a phase without `packages` (nothing would fill it).
+    fn placeholders(&mut self, raw: &RawPhase) {
+        let args = raw.args.iter().flat_map(|a| &a.value);
+        let strings = [&raw.description, &raw.cmd, &raw.cwd]
+            .into_iter()
+            .flatten()
+            .chain(args)
+            .chain(raw.env.iter().map(|(_, v)| v));
+        let per_package = raw.packages.is_some();
+        for text in strings {
+            for word in placeholder::placeholders(&text.value) {
+                let known = placeholder::NAMES.contains(&word);
+                let d = match (known, per_package) {
+                    (true, true) | (false, false) => continue,
+                    (true, false) => Diagnostic::new(
+                        format!("placeholder `{{{word}}}` in a phase without `packages`"),
+                        text.span.clone(),
                     )
-                    .label(format!("`{0}` depends on `{0}`", name.value))
-                    .help(format!(
-                        "a phase cannot depend on itself: remove `{}` from its `depends_on`",
-                        name.value
-                    )),
-                );
+                    .label("nothing fills this placeholder")
+                    .help("add `packages = \"workspace\"` to run the phase once per package, or write `{{` for a brace"),
+                    (false, true) => {
+                        let d = Diagnostic::new(
+                            format!("unknown placeholder `{{{word}}}`"),
+                            text.span.clone(),
+                        )
+                        .label("not a placeholder")
+                        .note("placeholders: `{package}`, `{package_dir}`, `{manifest_path}`");
+                        match crate::suggest::closest(word, placeholder::NAMES) {
+                            Some(guess) => d.help(format!("did you mean `{{{guess}}}`?")),
+                            None => d.help("write `{{` and `}}` for literal braces (`${…}` is left to the shell)"),
+                        }
+                    }
+                };
+                self.problems.push(d);
             }
         }
     }
-
-    /// Duplicates, unknown dependencies and cycles, each pointed at the offending entry.
-    fn graph(&mut self, raw: &RawPipeline) {
-        // Phases without a name cannot be depended on; leave them out of the graph.
-        let phases: Vec<(&RawPhase, &At<String>)> =
-            raw.phases.iter().filter_map(|p| p.name.as_ref().map(|n| (p, n))).collect();
-        let names: Vec<&str> = phases.iter().map(|(_, n)| n.value.as_str()).collect();
-        let deps: Vec<Vec<&str>> = phases
-            .iter()
-            .map(|(p, _)| p.depends_on.iter().map(|d| d.value.as_str()).collect())
-            .collect();
-        if let Err(errors) = Graph::from_names(&names, &deps) {
-            self.graph_errors(&phases, errors);
-        }
-    }
-
-    /// Locates graph errors; indexes in `errors` point into `phases`.
-    fn graph_errors(&mut self, phases: &[(&RawPhase, &At<String>)], errors: Vec<GraphError>) {
-        let names: Vec<&str> = phases.iter().map(|(_, n)| n.value.as_str()).collect();
-        for e in errors {
-            let d = match e {
-                GraphError::DuplicateName { name, first, second } => Diagnostic::new(
-                    format!("duplicate phase name `{name}`"),
-                    phases[second].1.span.clone(),
-                )
-                .label("defined again here")
-                .related(phases[first].1.span.clone(), "first defined here")
-                .help("phase names must be unique: rename or remove one of them"),
-                GraphError::MissingDependency { phase, position, missing, suggestion } => {
-                    let (p, n) = phases[phase];
-                    let mut d = Diagnostic::new(
-                        format!("phase `{}` depends on unknown phase `{missing}`", n.value),
-                        p.depends_on[position].span.clone(),
-                    )
-                    .label("no phase has this name")
-                    .note(format!("available phases: {}", list_names(&names)));
-                    if let Some(s) = suggestion {
-                        d = d.help(format!("did you mean `{s}`?"));
-                    } else {
-                        d = d.help("depend on one of the available phases, or add the missing one");
-                    }
-                    d
-                }
-                // Self-dependencies are reported per phase above, also inside larger cycles.
-                GraphError::Cycle { cycle, .. } if cycle.path.len() == 2 => continue,
-                GraphError::Cycle { cycle, .. } => {
-                    let edges = cycle_edges(phases, &cycle.path);
-                    let Some(((first_span, first_label), rest)) = edges.split_first() else {
-                        continue;
-                    };
-                    let mut d = Diagnostic::new(cycle_message(&cycle), first_span.clone())
-                        .label(first_label.clone());
-                    for (span, label) in rest.iter().take(CYCLE_EDGES_SHOWN - 1) {
-                        d = d.related(span.clone(), label.clone());
-                    }
-                    if edges.len() > CYCLE_EDGES_SHOWN {
-                        d = d.note(format!(
-                            "{} more dependencies close the cycle",
-                            edges.len() - CYCLE_EDGES_SHOWN
-                        ));
-                    }
-                    d.help("remove one of these dependencies to break the cycle")
-                }
-            };
-            self.problems.push(d);
-        }
-    }
-}
-
-/// For each step `a → b` of a cycle path, the span of `b` in `a`'s `depends_on`.
-fn cycle_edges(named: &[(&RawPhase, &At<String>)], path: &[String]) -> Vec<(Range<usize>, String)> {
-    // A cycle may run through every phase: look phases up by name, not by scanning.
-    let by_name: HashMap<&str, &RawPhase> =
-        named.iter().map(|(phase, name)| (name.value.as_str(), *phase)).collect();
-    path.windows(2)
-        .filter_map(|step| {
-            let phase = by_name.get(step[0].as_str())?;
-            let entry = phase.depends_on.iter().find(|d| d.value == step[1])?;
-            Some((entry.span.clone(), format!("`{}` depends on `{}`", step[0], step[1])))
-        })
-        .collect()
-}
-
-/// `circular dependency: a → b → a`, with the middle of a very long path left out.
-fn cycle_message(cycle: &CycleError) -> String {
-    let path = &cycle.path;
-    if path.len() <= 2 * CYCLE_EDGES_SHOWN {
-        return cycle.to_string();
-    }
-    let head = path[..CYCLE_EDGES_SHOWN].join(" → ");
-    let tail = path[path.len() - 2..].join(" → ");
-    let hidden = path.len() - CYCLE_EDGES_SHOWN - 2;
-    format!("circular dependency: {head} → … {hidden} more … → {tail}")
-}
-
-fn list_names(names: &[&str]) -> String {
-    let mut unique: Vec<&str> = Vec::with_capacity(names.len().min(LIST_LIMIT));
-    for n in names {
-        if !unique.contains(n) {
-            unique.push(n);
-            if unique.len() == LIST_LIMIT {
-                break;
-            }
-        }
-    }
-    let mut text = unique.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
-    if names.len() > LIST_LIMIT {
-        let _ = write!(text, " and {} more", names.len() - LIST_LIMIT);
-    }
-    text
 }
 
 /// The first line of a table's span: its `[[pipeline.phase]]` header, not the whole body.
@@ -524,7 +470,7 @@ mod tests {
 
     fn load(text: &str) -> Result<(crate::Pipeline, Option<std::path::PathBuf>), Vec<String>> {
         let (raw, problems) = raw::parse(text).map_err(|e| vec![e[0].message.clone()])?;
-        validate(&raw, problems, Path::new("/proj"), || "proj".to_owned())
+        validate(&raw, problems, Path::new("/proj"), || "proj".to_owned(), None)
             .map_err(|ds| ds.into_iter().map(|d| d.message).collect())
     }
 
@@ -610,7 +556,8 @@ policy = { on_fail = "retry", max_retries = 2, retry_delay = 0.25, retry_backoff
             );
         }
         let (raw, problems) = raw::parse(&text).expect("valid TOML");
-        let errors = validate(&raw, problems, Path::new("/p"), String::new).expect_err("cyclic");
+        let errors =
+            validate(&raw, problems, Path::new("/p"), String::new, None).expect_err("cyclic");
         assert_eq!(errors.len(), 1);
         assert_eq!(
             errors[0].message,
