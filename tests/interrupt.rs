@@ -3,11 +3,11 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::run_support::{gone, status, timeline};
-use crate::support::Test;
+use crate::run_support::{gone, sleep_until_killed, status, timeline};
+use crate::support::{HANG_LIMIT, Test};
 
 fn interrupt_after_start(signal: &str, twice: bool) {
-    let marker = if twice { "sleep 47.25" } else { "sleep 46.25" };
+    let marker = sleep_until_killed();
     let out = Test::new()
         .milo_toml(&format!(
             "[[pipeline.phase]]\nname = \"sleepy\"\ncmd = \"echo up; {marker}\"\n\
@@ -24,7 +24,7 @@ fn interrupt_after_start(signal: &str, twice: bool) {
         .spawn()
         .expect("spawn cargo-milo");
     let tl_path = out.root.join("tl.json");
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + HANG_LIMIT;
     while !std::fs::read_to_string(&tl_path).is_ok_and(|t| t.contains("\"up\"")) {
         assert!(Instant::now() < deadline, "the phase never started");
         std::thread::sleep(Duration::from_millis(50));
@@ -37,7 +37,7 @@ fn interrupt_after_start(signal: &str, twice: bool) {
     if twice {
         send();
     }
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + HANG_LIMIT;
     let code = loop {
         if let Some(s) = child.try_wait().expect("wait") {
             break s.code();
@@ -50,7 +50,7 @@ fn interrupt_after_start(signal: &str, twice: bool) {
     assert_eq!(tl["status"], "cancelled");
     assert_eq!(status(&tl, "sleepy"), "cancelled");
     assert_eq!(status(&tl, "after"), "pending");
-    assert!(gone(marker), "no survivors");
+    assert!(gone(&marker), "no survivors");
 }
 
 #[test]

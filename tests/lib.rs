@@ -1,9 +1,9 @@
-//! The one integration test binary: each topic is a module, all share `support::Test`.
+//! The integration test binary: each topic is a module, all share `support::Test`. The
+//! build-script tests (nested `cargo build`s) are a binary of their own: `tests/build_script.rs`.
 
 mod support;
 
 mod artifact;
-mod build_script;
 mod capture;
 mod commands;
 mod config_errors;

@@ -70,11 +70,17 @@ policy = { on_fail = "retry", max_retries = 3, retry_delay = 0.1, retry_backoff 
     let tl = timeline(&out);
     let a = attempt_starts(&tl, "exp");
     assert_eq!(a.len(), 4);
+    // The delays the engine chose double (it says so), and each was waited out: the next
+    // attempt started at least that long after the last one ended, by the engine's clock.
+    // How much longer a loaded machine takes is not the engine's doing, so it is not bounded.
+    for (retry, delay) in [(2, "100ms"), (3, "200ms"), (4, "400ms")] {
+        let line = format!("↻ exp retry {retry}/4 in {delay}");
+        assert!(out.stderr.contains(&line), "no `{line}` in:\n{}", out.stderr);
+    }
     let gaps: Vec<f64> = a.windows(2).map(|w| w[1].0 - w[0].1).collect();
     for (i, want) in [0.1, 0.2, 0.4].iter().enumerate() {
         assert!(gaps[i] >= want - 1e-3, "gap {i} = {} < {want}", gaps[i]);
     }
-    assert!(gaps[2] > gaps[0] * 2.0, "gaps grow: {gaps:?}");
 }
 
 #[test]
@@ -83,7 +89,7 @@ fn timeout_is_retried() {
         r#"
 [[pipeline.phase]]
 name = "slow"
-cmd = "[ \"$MILO_ATTEMPT\" -ge 2 ] || sleep 10"
+cmd = "[ \"$MILO_ATTEMPT\" -ge 2 ] || sleep 150"
 timeout = "200ms"
 policy = { on_fail = "retry", max_retries = 1, retry_delay = 0 }
 "#,

@@ -1,6 +1,8 @@
 //! `cargo milo run` with real processes: order, policies, scheduling, outputs, targets.
 
-use crate::run_support::{lines, phase, run, span, status, timeline, wait_for};
+use crate::run_support::{
+    gone, lines, phase, run, sleep_until_killed, span, status, timeline, wait_for, wait_until,
+};
 
 #[test]
 fn linear_success() {
@@ -174,7 +176,8 @@ parallel = true
 
 #[test]
 fn an_exclusive_phase_runs_alone() {
-    let out = run(
+    // p2 and p3 each wait for the other's marker: only running side by side ends both.
+    let toml = format!(
         r#"
 [pipeline]
 jobs = 4
@@ -187,15 +190,17 @@ name = "solo"
 cmd = "sleep 0.2"
 [[pipeline.phase]]
 name = "p2"
-cmd = "sleep 0.2"
+cmd = "touch p2.up; {}"
 parallel = true
 [[pipeline.phase]]
 name = "p3"
-cmd = "sleep 0.2"
+cmd = "touch p3.up; {}"
 parallel = true
 "#,
-        &[],
+        wait_for("p3.up"),
+        wait_for("p2.up")
     );
+    let out = run(&toml, &[]);
     out.success();
     let tl = timeline(&out);
     let solo = span(&tl, "solo");
@@ -284,19 +289,17 @@ parallel = true
 
 #[test]
 fn timeout_kills_the_group() {
+    let sleep = sleep_until_killed();
     let out = run(
-        r#"
-[[pipeline.phase]]
-name = "hang"
-cmd = "sleep 41.5 & sleep 41.5"
-timeout = "300ms"
-"#,
+        &format!(
+            "[[pipeline.phase]]\nname = \"hang\"\ncmd = \"{sleep} & {sleep}\"\ntimeout = \"300ms\"\n"
+        ),
         &[],
     );
     out.code(1);
     let tl = timeline(&out);
     assert_eq!(phase(&tl, "hang")["error"], "timed out after 300ms");
-    assert!(crate::run_support::gone("sleep 41.5"), "the timed-out group is gone");
+    assert!(gone(&sleep), "the timed-out group is gone");
 }
 
 #[test]
@@ -330,39 +333,42 @@ policy = { on_fail = "skip" }
 
 #[test]
 fn fail_fast_cancels_a_sleeping_sibling() {
-    let out = run(
+    // `bad` fails once `sleepy` runs; `sleepy` would outlive the hang limit unless cancelled.
+    let sleep = sleep_until_killed();
+    let toml = format!(
         r#"
 [pipeline]
 jobs = 2
 fail_fast = true
 [[pipeline.phase]]
 name = "sleepy"
-cmd = "sleep 43.5"
+cmd = "touch sleepy.up; {sleep}"
 parallel = true
 [[pipeline.phase]]
 name = "bad"
-cmd = "sleep 0.3; exit 1"
+cmd = "{}; exit 1"
 parallel = true
 "#,
-        &[],
+        wait_for("sleepy.up")
     );
+    let out = run(&toml, &[]);
     out.code(1);
     let tl = timeline(&out);
     assert_eq!(status(&tl, "sleepy"), "cancelled");
     assert_eq!(status(&tl, "bad"), "failed");
-    assert!(tl["elapsed"].as_f64().expect("elapsed") < 20.0, "cancelled within seconds");
-    assert!(crate::run_support::gone("sleep 43.5"));
+    assert!(gone(&sleep));
 }
 
 #[test]
 fn without_fail_fast_running_phases_finish_and_nothing_new_starts() {
-    let out = run(
+    // `steady` ends only once the timeline records `bad`'s failure: it was running then.
+    let toml = format!(
         r#"
 [pipeline]
 jobs = 2
 [[pipeline.phase]]
 name = "steady"
-cmd = "sleep 0.5; echo done"
+cmd = "{}; echo done"
 parallel = true
 [[pipeline.phase]]
 name = "bad"
@@ -374,8 +380,9 @@ cmd = "true"
 depends_on = ["steady"]
 parallel = true
 "#,
-        &["--no-fail-fast"],
+        wait_until("grep -q 'exit code 1' tl.json")
     );
+    let out = run(&toml, &["--no-fail-fast"]);
     out.code(1);
     let tl = timeline(&out);
     assert_eq!(status(&tl, "steady"), "completed");

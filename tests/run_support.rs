@@ -1,8 +1,11 @@
 //! Helpers shared by the `run` topics: the timeline as JSON, per-phase facts, processes.
 
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
 use serde_json::Value;
 
-use crate::support::{Output, Test};
+use crate::support::{HANG_LIMIT, Output, Test};
 
 /// `cargo milo run --timeline tl.json` plus `extra`, in a folder with `toml` as Milo.toml.
 pub fn run(toml: &str, extra: &[&str]) -> Output {
@@ -55,24 +58,43 @@ pub fn lines(tl: &Value, name: &str) -> Vec<String> {
     logs(tl, name).into_iter().map(|(l, _)| l).collect()
 }
 
+/// A `sleep` that only a kill ends within a test: it outlives [`HANG_LIMIT`], so a run that
+/// waited for it fails instead of passing late. Its command line is unique on the machine
+/// (this process's id and a counter), so `alive` and `gone` see no other test's process, nor
+/// one of another test run going on at the same time.
+pub fn sleep_until_killed() -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let secs = 2 * HANG_LIMIT.as_secs() + 30;
+    let n = NEXT.fetch_add(1, Ordering::Relaxed) % 1000;
+    format!("sleep {secs}.{:07}{n:03}", std::process::id())
+}
+
 /// Whether any process whose command line contains `needle` is alive.
 pub fn alive(needle: &str) -> bool {
     let out = std::process::Command::new("pgrep").args(["-f", needle]).output().expect("pgrep");
     out.status.success()
 }
 
-/// Waits (up to 10 s) for processes matching `needle` to go; true when they are gone.
+/// Waits (up to the hang limit) for processes matching `needle` to go; true when they are.
 pub fn gone(needle: &str) -> bool {
-    for _ in 0..100 {
-        if !alive(needle) {
-            return true;
+    let deadline = Instant::now() + HANG_LIMIT;
+    while alive(needle) {
+        if Instant::now() > deadline {
+            return false;
         }
-        std::thread::sleep(std::time::Duration::from_millis(100));
+        std::thread::sleep(Duration::from_millis(100));
     }
-    false
+    true
 }
 
-/// A shell loop that waits for `file` to exist (up to 20 s, then fails the phase).
+/// A shell loop that waits until `condition` holds (failing the phase with exit 9 after the
+/// hang limit).
+pub fn wait_until(condition: &str) -> String {
+    let tries = HANG_LIMIT.as_millis() / 50;
+    format!("i=0; until {condition}; do i=$((i+1)); [ $i -gt {tries} ] && exit 9; sleep 0.05; done")
+}
+
+/// A shell loop that waits for `file` to exist (see [`wait_until`]).
 pub fn wait_for(file: &str) -> String {
-    format!("i=0; while [ ! -e {file} ]; do i=$((i+1)); [ $i -gt 400 ] && exit 9; sleep 0.05; done")
+    wait_until(&format!("[ -e {file} ]"))
 }

@@ -6,10 +6,7 @@ use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::support::Test;
-
-/// The most a test waits for the screen to show something: proves "did not hang".
-const HANG_LIMIT: Duration = Duration::from_secs(30);
+use crate::support::{HANG_LIMIT, Test};
 
 /// A private tmux server (its own socket), killed when dropped.
 struct Tmux {
@@ -18,7 +15,8 @@ struct Tmux {
 
 impl Tmux {
     /// Starts `command` in `cwd` in a detached 80×24 pane. After the command the pane prints
-    /// its exit code and the terminal modes, then waits, so the screen can be read.
+    /// its exit code and the terminal modes, then waits (until the server is killed), so the
+    /// screen can be read.
     fn start(cwd: &Path, command: &str) -> Self {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         let socket =
@@ -26,7 +24,7 @@ impl Tmux {
         let tmux = Self { socket };
         let script = format!(
             "{command}; echo EXIT=$?; stty -a | tr ' ;' '\\n\\n' | grep -E '^-?(icanon|echo)$'; \
-             sleep 60"
+             sleep 600"
         );
         let cwd = cwd.to_str().expect("utf-8 temp path");
         tmux.run(&["new-session", "-d", "-x", "80", "-y", "24", "-c", cwd, &script]);
@@ -99,7 +97,7 @@ cmd = "echo prepared"
 
 [[pipeline.phase]]
 name = "serve"
-cmd = "for i in 1 2 3; do echo hello from serve $i; done; echo oops >&2; sleep 30"
+cmd = "for i in 1 2 3; do echo hello from serve $i; done; echo oops >&2; sleep 600"
 depends_on = ["prepare"]
 "#;
 
@@ -182,7 +180,7 @@ fn view_replays_a_recorded_timeline_in_a_terminal() {
 #[test]
 fn run_tui_off_a_terminal_falls_back_to_plain_output() {
     let out = Test::new()
-        .milo_toml(PIPELINE.replace("sleep 30", "true").as_str())
+        .milo_toml(PIPELINE.replace("sleep 600", "true").as_str())
         .args(["run", "--tui"])
         .run();
     out.success();

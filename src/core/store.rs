@@ -118,16 +118,51 @@ impl StateHandle {
     }
 }
 
+// One per process. Tests that read it run in a process of their own (the doc tests below):
+// in a shared test binary, any test that runs a pipeline publishes and clears it meanwhile.
 static ACTIVE: Mutex<Option<StateHandle>> = Mutex::new(None);
 
-/// Publishes `handle` as the active pipeline (the reference's `set_active_pipeline`);
-/// `None` clears it. The executor publishes its store's handle while it runs.
+/// Publishes `handle` as the active pipeline, the one [`active_pipeline`] reads; `None`
+/// clears it. The executor publishes its store's handle while it runs.
+///
+/// ```
+/// use milo::{Action, Phase, PhaseStatus, Pipeline, PipelineState, Store};
+/// // A doc test runs in a process of its own: nothing else publishes here.
+/// assert!(milo::active_pipeline().is_none());
+/// let pipeline = Pipeline::new("ci").phase(Phase::cmd("a", "true")).build()?;
+/// let mut store = Store::new(PipelineState::new(&pipeline));
+/// milo::set_active_pipeline(Some(store.handle()));
+/// store.dispatch(Action::PhaseStart { name: "a".into(), attempt: 1, t: 0.0 });
+/// // Readers on any thread see the store's latest state, not a copy made when published.
+/// let seen = std::thread::spawn(|| milo::active_pipeline().map(|s| s.phases[0].status));
+/// assert_eq!(seen.join().expect("reader"), Some(PhaseStatus::Running));
+/// milo::set_active_pipeline(None);
+/// assert!(milo::active_pipeline().is_none());
+/// # Ok::<(), milo::PipelineError>(())
+/// ```
 pub fn set_active_pipeline(handle: Option<StateHandle>) {
     *ACTIVE.lock().unwrap_or_else(PoisonError::into_inner) = handle;
 }
 
-/// The latest state of the active pipeline, if one is published
-/// (the reference's `get_active_pipeline`).
+/// The latest state of the active pipeline, if one is published: how a run is going, read
+/// from any thread (a monitor, a server, a phase of the run itself).
+///
+/// ```
+/// use milo::{Phase, PhaseStatus, Pipeline};
+/// use serde_json::json;
+/// // A doc test runs in a process of its own: only this run publishes here.
+/// let pipeline = Pipeline::new("ci")
+///     .phase(Phase::func("probe", |_ctx| {
+///         let me = milo::active_pipeline().and_then(|s| s.phase("probe").map(|p| p.status));
+///         Ok::<_, std::io::Error>(json!(me == Some(PhaseStatus::Running)))
+///     }))
+///     .build()?;
+/// let state = pipeline.run(Default::default())?;
+/// let probe = state.phase("probe").and_then(|p| p.result.clone());
+/// assert_eq!(probe, Some(json!(true)), "while it runs, the run is the active pipeline");
+/// assert!(milo::active_pipeline().is_none(), "cleared when the run ends");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn active_pipeline() -> Option<PipelineState> {
     let handle = ACTIVE.lock().unwrap_or_else(PoisonError::into_inner).clone();
     handle.map(|h| h.snapshot())
@@ -167,16 +202,5 @@ mod tests {
         let status =
             std::thread::spawn(move || handle.with(|s| s.phases[0].status)).join().expect("join");
         assert_eq!(status, PhaseStatus::Running);
-    }
-
-    #[test]
-    fn active_pipeline_is_published_and_cleared() {
-        let mut store = store();
-        set_active_pipeline(Some(store.handle()));
-        store.dispatch(Action::PhaseStart { name: "a".into(), attempt: 1, t: 0.0 });
-        let active = active_pipeline().expect("published");
-        assert_eq!(active.phases[0].status, PhaseStatus::Running);
-        set_active_pipeline(None);
-        assert!(active_pipeline().is_none());
     }
 }

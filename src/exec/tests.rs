@@ -1,7 +1,7 @@
 //! Engine tests over real processes, built with the library builder.
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, mpsc};
+use std::time::Duration;
 
 use serde_json::json;
 
@@ -20,6 +20,32 @@ fn quick() -> RunOptions {
 
 fn run_ok(p: &Pipeline) -> PipelineState {
     run(p, quick()).expect("run")
+}
+
+/// The most a test waits for a run that must end: proves "did not hang", times nothing.
+const HANG_LIMIT: Duration = Duration::from_secs(60);
+/// A child that only a kill ends within a test: it outlives the hang limit, so a run that
+/// waited for it fails the test instead of passing late.
+const UNTIL_KILLED: &str = "sleep 150";
+
+/// Runs `p` on another thread and waits for its end, at most [`HANG_LIMIT`].
+fn run_to_end(p: &Pipeline, options: RunOptions) -> PipelineState {
+    let (tx, rx) = mpsc::channel();
+    let p = p.clone();
+    std::thread::spawn(move || {
+        // The receiver is gone only when the test already failed on the hang limit.
+        let _ = tx.send(run(&p, options));
+    });
+    rx.recv_timeout(HANG_LIMIT).expect("the run ended").expect("run")
+}
+
+/// A shell loop that waits for `file` to exist (failing the phase after the hang limit).
+fn wait_for(file: &std::path::Path) -> String {
+    let tries = HANG_LIMIT.as_millis() / 50;
+    format!(
+        "i=0; until [ -e '{}' ]; do i=$((i+1)); [ $i -gt {tries} ] && exit 9; sleep 0.05; done",
+        file.display()
+    )
 }
 
 fn status(s: &PipelineState, name: &str) -> PhaseStatus {
@@ -117,14 +143,14 @@ fn outcomes_are_distinct() {
         )
         .phase(Phase::cmd("sig", "kill -9 $$").parallel(true).policy(PhasePolicy::skip()))
         .phase(
-            Phase::cmd("slow", "sleep 5")
+            Phase::cmd("slow", UNTIL_KILLED)
                 .parallel(true)
                 .timeout(Duration::from_millis(200))
                 .policy(PhasePolicy::skip()),
         )
         .build()
         .expect("valid");
-    let s = run_ok(&p);
+    let s = run_to_end(&p, quick());
     let err = |n: &str| s.phase(n).expect(n).error.clone().unwrap_or_default();
     assert_eq!(err("missing"), "command not found: definitely-not-a-command-milo");
     assert_eq!(err("sig"), "killed by signal 9");
@@ -134,12 +160,10 @@ fn outcomes_are_distinct() {
 #[test]
 fn grandchild_holding_the_pipe_does_not_hang() {
     let p = Pipeline::new("ci")
-        .phase(Phase::cmd("bg", "sleep 30 & echo started"))
+        .phase(Phase::cmd("bg", format!("{UNTIL_KILLED} & echo started")))
         .build()
         .expect("valid");
-    let t = Instant::now();
-    let s = run_ok(&p);
-    assert!(t.elapsed() < Duration::from_secs(10), "took {:?}", t.elapsed());
+    let s = run_to_end(&p, quick());
     assert_eq!(status(&s, "bg"), PhaseStatus::Completed);
     assert_eq!(lines(&s, "bg"), ["started"]);
 }
@@ -168,32 +192,36 @@ fn closures_capture_lines_and_panics_fail() {
 
 #[test]
 fn cancel_token_cancels_running_phases() {
-    let p = Pipeline::new("ci").phase(Phase::cmd("sleepy", "sleep 30")).build().expect("valid");
-    let options = quick();
+    let cmd = format!("echo up; {UNTIL_KILLED}");
+    let p = Pipeline::new("ci").phase(Phase::cmd("sleepy", cmd)).build().expect("valid");
+    let mut options = quick();
     let token = options.cancel.clone();
-    let t = Instant::now();
-    std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(300));
-        token.cancel();
-    });
-    let s = run(&p, options).expect("run");
-    assert!(t.elapsed() < Duration::from_secs(10));
+    // Cancel once the phase's process is up and running: it printed its first line.
+    options.subscribers.push(Box::new(move |a, _| {
+        if matches!(a, crate::Action::PhaseLog { line, .. } if &**line == "up") {
+            token.cancel();
+        }
+    }));
+    let s = run_to_end(&p, options);
     assert_eq!(s.status, PipelineStatus::Cancelled);
     assert_eq!(status(&s, "sleepy"), PhaseStatus::Cancelled);
 }
 
 #[test]
 fn fail_fast_cancels_siblings() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let up = dir.path().join("sleepy.up");
+    // `bad` fails only once `sleepy` is running.
+    let sleepy = format!("touch '{}'; {UNTIL_KILLED}", up.display());
+    let bad = format!("{}; exit 1", wait_for(&up));
     let p = Pipeline::new("ci")
-        .phase(Phase::cmd("sleepy", "sleep 30").parallel(true))
-        .phase(Phase::cmd("bad", "sleep 0.2; exit 1").parallel(true))
+        .phase(Phase::cmd("sleepy", sleepy).parallel(true))
+        .phase(Phase::cmd("bad", bad).parallel(true))
         .fail_fast(true)
         .jobs(2)
         .build()
         .expect("valid");
-    let t = Instant::now();
-    let s = run_ok(&p);
-    assert!(t.elapsed() < Duration::from_secs(10));
+    let s = run_to_end(&p, quick());
     assert_eq!(s.status, PipelineStatus::Failed);
     assert_eq!(status(&s, "sleepy"), PhaseStatus::Cancelled);
     assert_eq!(status(&s, "bad"), PhaseStatus::Failed);
@@ -299,9 +327,7 @@ fn huge_retry_delay_waits_until_cancelled() {
             token.cancel();
         }
     }));
-    let t = Instant::now();
-    let s = run(&p, options).expect("run");
-    assert!(t.elapsed() < Duration::from_secs(30));
+    let s = run_to_end(&p, options);
     assert_eq!(s.status, PipelineStatus::Cancelled);
     assert_eq!(s.phase("flaky").expect("flaky").attempts.len(), 1);
     assert_eq!(status(&s, "flaky"), PhaseStatus::Cancelled);

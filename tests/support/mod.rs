@@ -7,8 +7,9 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// The most a test waits for the binary: proves "did not hang", times nothing.
-const HANG_LIMIT: Duration = Duration::from_secs(60);
+/// The most a test waits for the binary (or for anything it waits on): proves "did not
+/// hang", times nothing. Whatever a test proves gets ended outlives it (`sleep_until_killed`).
+pub const HANG_LIMIT: Duration = Duration::from_secs(60);
 
 /// A temp folder and a `cargo-milo` command line to run in it.
 pub struct Test {
