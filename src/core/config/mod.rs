@@ -16,7 +16,6 @@
 
 mod duration;
 mod expand;
-mod pieces;
 pub mod placeholder;
 pub mod raw;
 mod references;

@@ -1,112 +1,43 @@
-//! Milo.toml as written: every value with the byte span it came from.
+//! Reads parsed TOML into the raw form: known keys, value types, spans.
 //!
 //! This layer only checks shape (TOML syntax, known keys, value types). Unknown keys and
 //! wrong types are collected as diagnostics and the value is treated as absent, so one pass
-//! reports every problem; [`validate`](super::validate) checks meaning.
+//! reports every problem; [`validate`](crate::config::validate) checks meaning.
 
 use std::ops::Range;
 
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use super::pieces;
+use super::model::{At, RawDuration, RawPackages, RawPhase, RawPipeline, RawPolicy};
 use crate::diagnostic::Diagnostic;
 use crate::suggest::closest;
 
-/// A value and the bytes of Milo.toml it came from.
-#[derive(Debug, Clone, PartialEq)]
-pub struct At<T> {
-    /// The value.
-    pub value: T,
-    /// Its span in the source.
-    pub span: Range<usize>,
+/// Parses `source` in one go.
+pub(super) fn parse_whole(source: &str) -> Result<(RawPipeline, Vec<Diagnostic>), Vec<Diagnostic>> {
+    let (doc, errors) = DeTable::parse_recoverable(source);
+    if !errors.is_empty() {
+        return Err(errors.iter().map(|e| syntax(source, e)).collect());
+    }
+    let mut reader = Reader::new(0);
+    let pipeline = RawPipeline { end: source.len(), ..reader.document(doc.get_ref()) };
+    Ok((pipeline, reader.problems))
 }
 
-/// A duration as written: a humantime string or a number of seconds.
-#[derive(Debug, Clone, PartialEq)]
-pub enum RawDuration {
-    /// `"10m"`.
-    Text(String),
-    /// `1.5`.
-    Seconds(f64),
-}
-
-/// A phase's `packages` as written.
-#[derive(Debug, Clone, PartialEq)]
-pub enum RawPackages {
-    /// `"workspace"`, `"default"` (or anything else, rejected by validation).
-    Word(String),
-    /// A list of package names.
-    List(Vec<At<String>>),
-}
-
-/// `[pipeline]`.
-#[derive(Debug, Clone, Default)]
-pub struct RawPipeline {
-    /// `name`.
-    pub name: Option<At<String>>,
-    /// `fail_fast`.
-    pub fail_fast: Option<At<bool>>,
-    /// `capture_output`.
-    pub capture_output: Option<At<bool>>,
-    /// `jobs`.
-    pub jobs: Option<At<i64>>,
-    /// `timeline`.
-    pub timeline: Option<At<String>>,
-    /// `env`, in key order.
-    pub env: Vec<(At<String>, At<String>)>,
-    /// `affected_global`: globs of files whose change affects every package.
-    pub affected_global: Vec<At<String>>,
-    /// `[[pipeline.phase]]`, in declaration order.
-    pub phases: Vec<RawPhase>,
-    /// The length of the file, where a "missing" problem points.
-    pub end: usize,
-}
-
-/// One `[[pipeline.phase]]`.
-#[derive(Debug, Clone, Default)]
-pub struct RawPhase {
-    /// The span of the whole phase table.
-    pub span: Range<usize>,
-    /// `name`.
-    pub name: Option<At<String>>,
-    /// `description`.
-    pub description: Option<At<String>>,
-    /// `cmd`.
-    pub cmd: Option<At<String>>,
-    /// `args`; the outer span covers the array.
-    pub args: Option<At<Vec<At<String>>>>,
-    /// `depends_on`.
-    pub depends_on: Vec<At<String>>,
-    /// `parallel`.
-    pub parallel: Option<At<bool>>,
-    /// `weight`.
-    pub weight: Option<At<i64>>,
-    /// `max_logs`.
-    pub max_logs: Option<At<i64>>,
-    /// `timeout`.
-    pub timeout: Option<At<RawDuration>>,
-    /// `cwd`.
-    pub cwd: Option<At<String>>,
-    /// `env`.
-    pub env: Vec<(At<String>, At<String>)>,
-    /// `policy`.
-    pub policy: RawPolicy,
-    /// `packages`: one instance per package.
-    pub packages: Option<At<RawPackages>>,
-}
-
-/// A phase's `policy` table.
-#[derive(Debug, Clone, Default)]
-pub struct RawPolicy {
-    /// `on_fail`.
-    pub on_fail: Option<At<String>>,
-    /// `max_retries`.
-    pub max_retries: Option<At<i64>>,
-    /// `retry_delay`.
-    pub retry_delay: Option<At<RawDuration>>,
-    /// `retry_backoff`.
-    pub retry_backoff: Option<At<String>>,
+fn syntax(source: &str, e: &toml::de::Error) -> Diagnostic {
+    let message = e.message().trim_end().to_owned();
+    let (first, rest) = message.split_once('\n').unwrap_or((&message, ""));
+    let mut d = match e.span() {
+        Some(span) => Diagnostic::new(format!("invalid TOML: {first}"), span).label(first),
+        None => Diagnostic::whole_file(format!("invalid TOML: {first}")),
+    };
+    if !rest.trim().is_empty() {
+        d = d.note(rest.trim());
+    }
+    if d.span.as_ref().is_some_and(|s| s.start >= source.len()) {
+        d = d.help("the file ends early: close every string, array and table");
+    }
+    d
 }
 
 const TOP_KEYS: &[&str] = &["pipeline"];
@@ -163,44 +94,6 @@ const ALIASES: &[(&str, &str)] = &[
     ("package", "packages"),
 ];
 
-/// Parses `source`. TOML syntax errors are returned as the error (nothing else can be
-/// trusted then); shape problems come back beside the raw pipeline.
-pub fn parse(source: &str) -> Result<(RawPipeline, Vec<Diagnostic>), Vec<Diagnostic>> {
-    if source.len() > 2 * pieces::CHUNK
-        && let Some(pipeline) = pieces::parse_chunked(source, pieces::CHUNK)
-    {
-        return Ok((pipeline, Vec::new()));
-    }
-    parse_whole(source)
-}
-
-/// Parses `source` in one go.
-pub(super) fn parse_whole(source: &str) -> Result<(RawPipeline, Vec<Diagnostic>), Vec<Diagnostic>> {
-    let (doc, errors) = DeTable::parse_recoverable(source);
-    if !errors.is_empty() {
-        return Err(errors.iter().map(|e| syntax(source, e)).collect());
-    }
-    let mut reader = Reader::new(0);
-    let pipeline = RawPipeline { end: source.len(), ..reader.document(doc.get_ref()) };
-    Ok((pipeline, reader.problems))
-}
-
-fn syntax(source: &str, e: &toml::de::Error) -> Diagnostic {
-    let message = e.message().trim_end().to_owned();
-    let (first, rest) = message.split_once('\n').unwrap_or((&message, ""));
-    let mut d = match e.span() {
-        Some(span) => Diagnostic::new(format!("invalid TOML: {first}"), span).label(first),
-        None => Diagnostic::whole_file(format!("invalid TOML: {first}")),
-    };
-    if !rest.trim().is_empty() {
-        d = d.note(rest.trim());
-    }
-    if d.span.as_ref().is_some_and(|s| s.start >= source.len()) {
-        d = d.help("the file ends early: close every string, array and table");
-    }
-    d
-}
-
 type Entry<'a, 'i> = (&'a Spanned<std::borrow::Cow<'i, str>>, &'a Spanned<DeValue<'i>>);
 
 /// Reads a parsed TOML document (or a piece of one) into the raw form.
@@ -209,13 +102,6 @@ pub(super) struct Reader {
     pub(super) problems: Vec<Diagnostic>,
     /// Where the parsed text starts in the whole file (chunks of a big file start later).
     offset: usize,
-}
-
-impl RawPipeline {
-    /// Whether a phase has `packages`: validating the file then needs the workspace.
-    pub fn uses_packages(&self) -> bool {
-        self.phases.iter().any(|p| p.packages.is_some())
-    }
 }
 
 impl Reader {
@@ -536,7 +422,7 @@ depends_on = ["a"]
 timeout = "10m"
 policy = { on_fail = "retry", retry_delay = 2 }
 "#;
-        let (p, problems) = parse(src).expect("valid TOML");
+        let (p, problems) = parse_whole(src).expect("valid TOML");
         assert!(problems.is_empty(), "{problems:?}");
         assert_eq!(p.jobs.map(|j| j.value), Some(16));
         assert_eq!(p.env[0].1.value, "1");
@@ -553,7 +439,7 @@ policy = { on_fail = "retry", retry_delay = 2 }
     #[test]
     fn collects_unknown_keys_and_wrong_types() {
         let src = "[pipeline]\nnmae = 1\n[[pipeline.phase]]\nweight = \"x\"\ndepend_on = []\n";
-        let (_, problems) = parse(src).expect("valid TOML");
+        let (_, problems) = parse_whole(src).expect("valid TOML");
         let messages: Vec<&str> = problems.iter().map(|d| d.message.as_str()).collect();
         assert_eq!(problems.len(), 3, "{messages:?}");
         assert!(messages.iter().any(|m| m.contains("`nmae`")));
@@ -564,7 +450,7 @@ policy = { on_fail = "retry", retry_delay = 2 }
     #[test]
     fn other_tools_names_are_recognised() {
         let src = "[[pipeline.phase]]\nname = \"a\"\nrun = \"x\"\nneeds = []\nworking-directory = \".\"\n";
-        let (_, problems) = parse(src).expect("valid TOML");
+        let (_, problems) = parse_whole(src).expect("valid TOML");
         let help: Vec<&str> =
             problems.iter().flat_map(|d| d.help.iter().map(String::as_str)).collect();
         assert_eq!(
@@ -576,7 +462,7 @@ policy = { on_fail = "retry", retry_delay = 2 }
 
     #[test]
     fn syntax_errors_are_located() {
-        let Err(errors) = parse("[pipeline\nname = 1\n") else { panic!("expected an error") };
+        let Err(errors) = parse_whole("[pipeline\nname = 1\n") else { panic!("expected an error") };
         assert!(errors[0].span.is_some());
         assert!(errors[0].message.starts_with("invalid TOML"));
     }

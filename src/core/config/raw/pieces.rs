@@ -3,7 +3,8 @@
 
 use toml::de::{DeTable, DeValue};
 
-use super::raw::{RawPipeline, Reader};
+use super::model::RawPipeline;
+use super::reader::Reader;
 
 /// The size of the pieces a big file is parsed in: small enough that the parser's buffers
 /// reuse the same memory piece after piece (fewer page faults), big enough to be few.
@@ -83,8 +84,9 @@ mod tests {
     use std::fmt::Write as _;
     use std::ops::Range;
 
+    use super::super::parse;
+    use super::super::reader::parse_whole;
     use super::*;
-    use crate::config::raw::{parse, parse_whole};
 
     fn phases(n: usize, prefix: &str) -> String {
         let mut text = String::new();
