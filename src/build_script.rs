@@ -145,9 +145,11 @@ fn failed_names(state: &PipelineState) -> String {
 
 /// Prints every line of `text` as a `cargo:warning=` line (cargo shows one warning a line).
 fn warn_lines(text: &str) {
-    for line in text.lines() {
-        println!("cargo:warning={line}");
-    }
+    print!("{}", warning_lines(text));
+}
+
+fn warning_lines(text: &str) -> String {
+    text.lines().map(|line| format!("cargo:warning={line}\n")).collect()
 }
 
 #[cfg(test)]
@@ -194,6 +196,26 @@ mod tests {
              full logs beside /out/milo/timeline.json"
         );
         assert_eq!(failed_names(&state), "`bad` (exit code 1)");
+    }
+
+    #[test]
+    fn config_errors_become_located_warning_lines() {
+        let text = "[[pipeline.phase]]\nname = \"a\"\ncmd = \"true\"\nweight = -1\n";
+        let e = Pipeline::from_toml_str(text).expect_err("invalid");
+        let warnings = warning_lines(&e.to_string());
+        assert!(warnings.lines().all(|l| l.starts_with("cargo:warning=")), "{warnings}");
+        assert!(!warnings.contains('\x1b'), "no styles in cargo's output: {warnings:?}");
+        for needle in [
+            "cargo:warning=error: `weight` must be >= 0, found -1\n",
+            "cargo:warning= --> Milo.toml:4:10\n",
+            "cargo:warning=4 | weight = -1\n",
+        ] {
+            assert!(warnings.contains(needle), "{needle:?} in\n{warnings}");
+        }
+        assert_eq!(
+            BuildError::from(e).to_string(),
+            warnings.replace("cargo:warning=", "").trim_end()
+        );
     }
 
     #[test]

@@ -77,11 +77,10 @@ impl Clock for ManualClock {
     }
 }
 
-/// The wall-clock time now, RFC 3339 in UTC (for `PipelineStart`).
+/// The wall-clock time now, RFC 3339 in UTC to the millisecond (for `PipelineStart`):
+/// `2026-11-28T14:00:00.123Z`.
 pub fn wall_clock_rfc3339() -> String {
-    let now = time::OffsetDateTime::now_utc();
-    now.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| now.unix_timestamp().to_string())
+    humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string()
 }
 
 #[cfg(test)]
@@ -108,5 +107,8 @@ mod tests {
     fn wall_clock_is_rfc3339() {
         let s = wall_clock_rfc3339();
         assert!(s.contains('T') && s.ends_with('Z'), "{s}");
+        let parsed = humantime::parse_rfc3339(&s).expect("parses back");
+        let age = std::time::SystemTime::now().duration_since(parsed).expect("not in the future");
+        assert!(age < Duration::from_secs(3600), "{s} is now");
     }
 }

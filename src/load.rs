@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::config::parse_in;
-use crate::diagnostic::{self, Diagnostic};
+use crate::diagnostic::Diagnostic;
 use crate::discover;
 use crate::error::Error;
 use crate::metadata::{Cargo, CargoEnv};
@@ -19,8 +19,6 @@ pub struct LoadOptions {
     pub manifest_path: Option<PathBuf>,
     /// The folder to search from (normally the current directory).
     pub cwd: PathBuf,
-    /// Render diagnostics with ANSI colors.
-    pub color: bool,
     /// The Cargo variables to honour; `None` reads the process environment.
     pub cargo_env: Option<CargoEnv>,
 }
@@ -60,15 +58,13 @@ impl Loaded {
 /// only when needed.
 pub fn load(options: &LoadOptions) -> Result<Loaded, Error> {
     let path = locate(options)?;
-    let bytes = std::fs::read(&path).map_err(|e| Error::io("could not read", &path, e))?;
-    let shown = display_path(&path, &options.cwd);
-    let text = decode(bytes, &shown)?;
+    let shown = path.strip_prefix(&options.cwd).unwrap_or(&path);
+    let text = read(&path, shown)?;
     let dir = path.parent().map_or_else(|| options.cwd.clone(), Path::to_path_buf);
     let env = options.cargo_env.clone().unwrap_or_else(CargoEnv::from_process);
     let manifest_path = options.manifest_path.as_ref().map(|m| options.cwd.join(m));
     let cargo = Cargo::new(dir.clone(), manifest_path, env);
-    let (pipeline, timeline_in_file) =
-        parse_in(&text, &shown, &dir, options.color, || cargo.workspace())?;
+    let (pipeline, timeline_in_file) = parse_in(&text, shown, &dir, || cargo.workspace())?;
     Ok(Loaded { path, pipeline, timeline_in_file, cargo })
 }
 
@@ -112,18 +108,16 @@ fn locate(options: &LoadOptions) -> Result<PathBuf, Error> {
     })
 }
 
-fn decode(bytes: Vec<u8>, shown: &str) -> Result<String, Error> {
+/// Reads the Milo.toml at `path` (shown in messages as `shown`). Bytes that are not UTF-8
+/// are a located [`Error::Config`], like every other problem in the file.
+pub fn read(path: &Path, shown: &Path) -> Result<String, Error> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io("could not read", path, e))?;
     String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
         let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
         let d = Diagnostic::new("the file is not valid UTF-8", at..at)
             .label("invalid byte here")
             .help("save Milo.toml as UTF-8");
-        Error::Config(diagnostic::render(shown, &text, &[d], false))
+        Error::config(shown, text, vec![d])
     })
-}
-
-/// `path` relative to `cwd` when it is inside it, as cargo shows paths.
-fn display_path(path: &Path, cwd: &Path) -> String {
-    path.strip_prefix(cwd).unwrap_or(path).display().to_string()
 }

@@ -192,7 +192,7 @@ impl Cargo {
             Err(MetadataError::Unavailable(why)) => {
                 Ok((beside, TargetSource::CargoUnavailable(why.clone())))
             }
-            Err(MetadataError::Failed(message)) => Err(Error::Cargo(message.clone())),
+            Err(MetadataError::Failed(message)) => Err(cargo_failed(message)),
         }
     }
 
@@ -207,7 +207,7 @@ impl Cargo {
                 format!("per-package phases need `cargo metadata`, and cargo could not run: {why}"),
                 "install Rust with rustup, or set CARGO to the path of cargo",
             )),
-            Err(MetadataError::Failed(message)) => Err(Error::Cargo(message.clone())),
+            Err(MetadataError::Failed(message)) => Err(cargo_failed(message)),
         }
     }
 
@@ -242,6 +242,11 @@ impl Cargo {
             })
             .as_ref()
     }
+}
+
+/// `cargo metadata` failed and said why on stderr.
+fn cargo_failed(stderr: &str) -> Error {
+    Error::Cargo { command: "cargo metadata".to_owned(), stderr: stderr.to_owned() }
 }
 
 /// The workspace model of a `cargo metadata --no-deps` answer: dependencies matched to

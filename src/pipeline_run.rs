@@ -38,7 +38,7 @@ impl Pipeline {
         let path = std::path::absolute("Milo.toml").unwrap_or_else(|_| "Milo.toml".into());
         let dir = path.parent().unwrap_or(Path::new("."));
         let cargo = Cargo::new(dir, None, CargoEnv::from_process());
-        crate::config::parse_in(text, "Milo.toml", dir, false, || cargo.workspace())
+        crate::config::parse_in(text, Path::new("Milo.toml"), dir, || cargo.workspace())
             .map(|(pipeline, _)| pipeline)
     }
 
@@ -46,15 +46,12 @@ impl Pipeline {
     /// against its folder.
     pub fn from_path(path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref();
-        let text =
-            std::fs::read_to_string(path).map_err(|e| Error::io("could not read", path, e))?;
+        let text = crate::load::read(path, path)?;
         let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
         let dir = absolute.parent().unwrap_or(Path::new("."));
         let cargo = Cargo::new(dir, None, CargoEnv::from_process());
-        crate::config::parse_in(&text, &path.display().to_string(), dir, false, || {
-            cargo.workspace()
-        })
-        .map(|(pipeline, _)| pipeline)
+        crate::config::parse_in(&text, path, dir, || cargo.workspace())
+            .map(|(pipeline, _)| pipeline)
     }
 
     /// Runs the pipeline to its end and returns the final state (see [`exec::run`]).

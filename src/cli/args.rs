@@ -64,6 +64,8 @@ pub enum Command {
     Init(InitArgs),
     /// Open the detail view over a recorded timeline.
     View(ViewArgs),
+    /// Print a shell completion script for `cargo-milo` (bash, zsh, fish, elvish, powershell).
+    Completions(CompletionsArgs),
 }
 
 impl Command {
@@ -77,6 +79,7 @@ impl Command {
             Self::Graph(_) => "graph",
             Self::Init(_) => "init",
             Self::View(_) => "view",
+            Self::Completions(_) => "completions",
         }
     }
 }
@@ -156,4 +159,12 @@ pub struct ViewArgs {
     /// The timeline file (default: the configured timeline path).
     #[arg(value_name = "TIMELINE")]
     pub timeline: Option<PathBuf>,
+}
+
+/// `cargo milo completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
 }

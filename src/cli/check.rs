@@ -4,12 +4,12 @@ use std::fmt::Write as _;
 
 use super::GlobalArgs;
 use super::load::{load, print, shown};
-use crate::error::{EXIT_OK, Error};
+use crate::error::Error;
 use crate::format;
 
 /// Validates; prints `Milo.toml: 5 phases, 4 dependencies, ok` unless `-q`. With `-v`, also
 /// the file read, the workspace and where the timeline goes (and how each was found).
-pub fn execute(global: &GlobalArgs) -> Result<u8, Error> {
+pub fn execute(global: &GlobalArgs) -> Result<(), Error> {
     let loaded = load(global)?;
     if !global.quiet {
         let mut text = format!("{}\n", format::summary(&shown(&loaded.path), &loaded.pipeline));
@@ -23,5 +23,5 @@ pub fn execute(global: &GlobalArgs) -> Result<u8, Error> {
         }
         print(&text);
     }
-    Ok(EXIT_OK)
+    Ok(())
 }

@@ -6,7 +6,7 @@ use std::io::Write as _;
 use super::load::{current_dir, shown};
 use super::{GlobalArgs, InitArgs};
 use crate::discover::FILE_NAME;
-use crate::error::{EXIT_OK, Error};
+use crate::error::Error;
 
 /// The templates, by name.
 pub const TEMPLATES: &[(&str, &str)] = &[
@@ -15,7 +15,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
 ];
 
 /// Writes the template to `-f PATH` or `./Milo.toml`.
-pub fn execute(global: &GlobalArgs, args: &InitArgs) -> Result<u8, Error> {
+pub fn execute(global: &GlobalArgs, args: &InitArgs) -> Result<(), Error> {
     let Some((name, text)) = TEMPLATES.iter().find(|(name, _)| *name == args.template) else {
         let names: Vec<&str> = TEMPLATES.iter().map(|(n, _)| *n).collect();
         let help = match crate::suggest::closest(&args.template, names.iter().copied()) {
@@ -46,7 +46,7 @@ pub fn execute(global: &GlobalArgs, args: &InitArgs) -> Result<u8, Error> {
             shown(&path)
         );
     }
-    Ok(EXIT_OK)
+    Ok(())
 }
 
 #[cfg(test)]

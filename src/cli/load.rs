@@ -1,5 +1,5 @@
-//! Loading Milo.toml from the global flags: the one place commands turn `-f`,
-//! `--manifest-path` and `--color` into [`load::load`](crate::load::load) options.
+//! Loading Milo.toml from the global flags: the one place commands turn `-f` and
+//! `--manifest-path` into [`load::load`](crate::load::load) options.
 
 use std::io::Write as _;
 use std::path::Path;
@@ -15,14 +15,16 @@ pub fn load(global: &GlobalArgs) -> Result<Loaded, Error> {
         config: global.config.clone(),
         manifest_path: global.manifest_path.clone(),
         cwd,
-        color: super::color::enabled(global.color),
         cargo_env: None,
     })
 }
 
-/// The current directory, or a usage error saying it is gone.
+/// The current directory, or an error naming it (as the shell knows it) when it is gone.
 pub fn current_dir() -> Result<std::path::PathBuf, Error> {
-    std::env::current_dir().map_err(|e| Error::io("could not read the current folder", ".", e))
+    std::env::current_dir().map_err(|e| {
+        let path = std::env::var_os("PWD").map_or_else(|| ".".into(), std::path::PathBuf::from);
+        Error::io("could not read the current folder", path, e)
+    })
 }
 
 /// `path` as the user would type it: relative to the current folder when inside it.

@@ -3,6 +3,7 @@
 mod args;
 mod check;
 mod color;
+mod completions;
 mod graph;
 mod init;
 mod list;
@@ -14,20 +15,21 @@ mod run_tui;
 mod view;
 
 use std::ffi::OsString;
+use std::io::Write as _;
 use std::process::ExitCode;
 
 use clap::Parser;
 
 pub use args::{
-    Cli, ColorChoice, Command, GlobalArgs, GraphArgs, GraphFormat, InitArgs, ProgressChoice,
-    RunArgs, ViewArgs,
+    Cli, ColorChoice, Command, CompletionsArgs, GlobalArgs, GraphArgs, GraphFormat, InitArgs,
+    ProgressChoice, RunArgs, ViewArgs,
 };
 pub use load::load as load_config;
 
 use crate::error::Error;
 
 /// Parses `args` (as `cargo-milo …` or `cargo-milo milo …`), runs the command, and returns
-/// the exit code. Errors are printed to stderr here, once.
+/// the exit code ([`Error::exit_code`], or success). Errors are printed to stderr here, once.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let mut args: Vec<OsString> = args.into_iter().collect();
     // `cargo milo x` runs `cargo-milo milo x`: drop the subcommand name cargo inserts.
@@ -36,23 +38,30 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     }
     let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
-        Err(e) => {
+        // `--help` and `--version` come back as errors: their text is what was asked for.
+        Err(e) if !e.use_stderr() => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { crate::error::EXIT_USAGE } else { 0 });
+            return ExitCode::SUCCESS;
         }
+        Err(e) => return fail(&Error::Arguments(e), None, 0),
     };
     match dispatch(&cli) {
-        Ok(code) => ExitCode::from(code),
-        Err(e) => {
-            if !matches!(e, Error::Interrupted) || cli.global.verbose > 0 {
-                eprintln!("{}", color::paint_error(&e.to_string(), cli.global.color));
-            }
-            ExitCode::from(e.exit_code())
-        }
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e, cli.global.color, cli.global.verbose),
     }
 }
 
-fn dispatch(cli: &Cli) -> Result<u8, Error> {
+/// Prints `error` (unless the run already reported it and `-v` is off) and returns its code.
+fn fail(error: &Error, color: Option<ColorChoice>, verbose: u8) -> ExitCode {
+    if !error.already_reported() || verbose > 0 {
+        let mut stderr = color::stderr(color);
+        let text = error.render(color::styled(&stderr));
+        let _ = writeln!(stderr, "{text}");
+    }
+    ExitCode::from(error.exit_code())
+}
+
+fn dispatch(cli: &Cli) -> Result<(), Error> {
     match &cli.command {
         Command::Run(args) => run::execute(&cli.global, args),
         Command::Check => check::execute(&cli.global),
@@ -61,5 +70,9 @@ fn dispatch(cli: &Cli) -> Result<u8, Error> {
         Command::Graph(args) => graph::execute(&cli.global, args),
         Command::Init(args) => init::execute(&cli.global, args),
         Command::View(args) => view::execute(&cli.global, args),
+        Command::Completions(args) => {
+            completions::execute(args);
+            Ok(())
+        }
     }
 }

@@ -2,12 +2,12 @@
 
 use super::GlobalArgs;
 use super::load::{load, print};
-use crate::error::{EXIT_OK, Error};
+use crate::error::Error;
 use crate::format;
 
 /// Prints the deterministic topological order.
-pub fn execute(global: &GlobalArgs) -> Result<u8, Error> {
+pub fn execute(global: &GlobalArgs) -> Result<(), Error> {
     let loaded = load(global)?;
     print(&format::order(&loaded.pipeline));
-    Ok(EXIT_OK)
+    Ok(())
 }

@@ -5,14 +5,14 @@ use std::io::IsTerminal;
 
 use super::load::{current_dir, load, print};
 use super::{GlobalArgs, ProgressChoice, RunArgs};
-use crate::error::{EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, Error};
+use crate::error::Error;
 use crate::exec::{self, CancelToken, RunOptions, effective_jobs};
 use crate::pipeline::Pipeline;
 use crate::report::{self, plain::PlainReporter};
 use crate::state::{PipelineState, PipelineStatus};
 
 /// Runs the pipeline (or prints its plan with `--dry-run`).
-pub fn execute(global: &GlobalArgs, args: &RunArgs) -> Result<u8, Error> {
+pub fn execute(global: &GlobalArgs, args: &RunArgs) -> Result<(), Error> {
     let loaded = load(global)?;
     let mut pipeline = loaded.pipeline.select(&args.targets).map_err(unknown_targets)?;
     if let Some(jobs) = args.jobs {
@@ -32,7 +32,7 @@ pub fn execute(global: &GlobalArgs, args: &RunArgs) -> Result<u8, Error> {
             note_workspace(&loaded);
         }
         print(&plan(&pipeline));
-        return Ok(EXIT_OK);
+        return Ok(());
     }
     // `--tui`: the detail view draws the run instead of bars or lines (cli/run_tui.rs).
     let tui = args.tui && super::run_tui::usable();
@@ -49,7 +49,7 @@ pub fn execute(global: &GlobalArgs, args: &RunArgs) -> Result<u8, Error> {
     let cancel = CancelToken::new();
     #[cfg(unix)]
     let _signals = exec::signals::cancel_on_signals(cancel.clone())
-        .map_err(|e| Error::io("installing the Ctrl-C handler for", &timeline, e))?;
+        .map_err(|e| Error::system("installing the Ctrl-C and SIGTERM handlers", e))?;
     let mode = mode(global, args);
     let mut options =
         RunOptions { timeline: Some(timeline.clone()), cancel, ..RunOptions::default() };
@@ -77,11 +77,7 @@ pub fn execute(global: &GlobalArgs, args: &RunArgs) -> Result<u8, Error> {
         );
     }
     finish(&state, mode, log_dir.as_deref());
-    Ok(match state.status {
-        PipelineStatus::Completed => EXIT_OK,
-        PipelineStatus::Cancelled => EXIT_INTERRUPTED,
-        _ => EXIT_FAILED,
-    })
+    Error::outcome(&state)
 }
 
 /// `-v`: which workspace, and whether cargo was asked.

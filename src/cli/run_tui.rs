@@ -51,7 +51,7 @@ pub fn run(pipeline: &Pipeline, mut options: RunOptions) -> Result<PipelineState
             }
             result
         })
-        .map_err(|e| Error::io("starting the executor thread for", pipeline.name(), e))?;
+        .map_err(|e| Error::system("starting the executor thread", e))?;
     let outcome = live.run(ViewState::new(initial).live());
     if matches!(outcome, Ok(Outcome::Interrupted)) {
         wait_for_signal_handler(&cancel);
@@ -64,10 +64,9 @@ pub fn run(pipeline: &Pipeline, mut options: RunOptions) -> Result<PipelineState
     if stop {
         eprintln!("note: stopping the run: running phases get SIGTERM, then SIGKILL");
     }
-    let result = executor.join().map_err(|_| {
-        Error::PipelineFailed("the executor thread panicked; see the message above".into())
-    })?;
-    outcome.map_err(|e| Error::io("drawing the detail view on", "the terminal", e))?;
+    let result =
+        executor.join().map_err(|_| Error::Panicked { thread: "milo-executor".to_owned() })?;
+    outcome.map_err(|e| Error::terminal("drawing the detail view", e))?;
     result
 }
 

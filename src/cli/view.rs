@@ -4,7 +4,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::{GlobalArgs, ViewArgs};
-use crate::error::{EXIT_OK, Error};
+use crate::error::Error;
 use crate::timeline::{SCHEMA_VERSION, Timeline};
 use crate::tui::live::{Live, Outcome};
 use crate::tui::{render, terminal};
@@ -15,7 +15,7 @@ const PLAIN_WIDTH: u16 = 100;
 
 /// Opens the view over `TIMELINE`, or over the configured timeline path. Not on a terminal,
 /// prints the overview once as text instead.
-pub fn execute(global: &GlobalArgs, args: &ViewArgs) -> Result<u8, Error> {
+pub fn execute(global: &GlobalArgs, args: &ViewArgs) -> Result<(), Error> {
     let path = match &args.timeline {
         Some(path) => path.clone(),
         None => configured_timeline(global)?,
@@ -25,12 +25,12 @@ pub fn execute(global: &GlobalArgs, args: &ViewArgs) -> Result<u8, Error> {
     if !terminal::is_interactive() {
         eprintln!("note: not a terminal: printing the overview of `{}` once", path.display());
         print_overview(&view);
-        return Ok(EXIT_OK);
+        return Ok(());
     }
     match Live::new().run(view) {
-        Ok(Outcome::Quit { .. } | Outcome::Closed) => Ok(EXIT_OK),
+        Ok(Outcome::Quit { .. } | Outcome::Closed) => Ok(()),
         Ok(Outcome::Interrupted) => Err(Error::Interrupted),
-        Err(e) => Err(Error::io("drawing the detail view on", "the terminal", e)),
+        Err(e) => Err(Error::terminal("drawing the detail view", e)),
     }
 }
 

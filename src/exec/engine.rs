@@ -149,9 +149,8 @@ impl Run {
     /// Runs the pipeline to its end and returns the final state (see [`run`](super::run)).
     pub fn execute(mut self) -> Result<PipelineState, Error> {
         let (tx, rx) = mpsc::sync_channel(QUEUE);
-        let (wake_rx, wake_tx) = UnixStream::pair().map_err(|e| {
-            Error::io("creating the executor's wake-up socket for", self.pipeline.name(), e)
-        })?;
+        let (wake_rx, wake_tx) = UnixStream::pair()
+            .map_err(|e| Error::system("creating the executor's wake-up socket", e))?;
         let _ = wake_rx.set_nonblocking(true);
         let _ = wake_tx.set_nonblocking(true);
         // Every child's exit wakes the loop, which then asks its children which one it was.

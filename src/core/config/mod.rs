@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 
 pub use duration::{format_duration, from_seconds, parse_duration};
 
-use crate::diagnostic::{self, Diagnostic};
+use crate::diagnostic::Diagnostic;
 use crate::error::Error;
 use crate::pipeline::Pipeline;
 use crate::workspace::Workspace;
@@ -38,7 +38,7 @@ use crate::workspace::Workspace;
 pub fn parse_str(text: &str, path: &Path) -> Result<(Pipeline, Option<PathBuf>), Error> {
     // A bare file name has an empty parent: its folder is the current one.
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    parse_in(text, &path.display().to_string(), dir, false, || Ok(None))
+    parse_in(text, path, dir, || Ok(None))
 }
 
 /// Like [`parse_str`], with per-package phases expanded over `workspace`.
@@ -67,7 +67,7 @@ pub fn parse_with(
     workspace: &Workspace,
 ) -> Result<(Pipeline, Option<PathBuf>), Error> {
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    parse_in(text, &path.display().to_string(), dir, false, || Ok(Some(workspace)))
+    parse_in(text, path, dir, || Ok(Some(workspace)))
 }
 
 /// Every problem in `text`, located; empty when the file is valid. For callers that report
@@ -91,19 +91,18 @@ pub fn diagnostics(text: &str) -> Vec<Diagnostic> {
 
 /// Parses and validates `text`, shown in messages as `shown`, with relative paths resolved
 /// against `dir`. `workspace` is asked only when a phase has `packages` (`None`: outside a
-/// Cargo workspace).
+/// Cargo workspace). A problem is an [`Error::Config`] holding the text and every
+/// diagnostic.
 pub(crate) fn parse_in<'w>(
     text: &str,
-    shown: &str,
+    shown: &Path,
     dir: &Path,
-    color: bool,
     workspace: impl FnOnce() -> Result<Option<&'w Workspace>, Error>,
 ) -> Result<(Pipeline, Option<PathBuf>), Error> {
-    let fail =
-        |problems: &[Diagnostic]| Error::Config(diagnostic::render(shown, text, problems, color));
-    let (raw, problems) = raw::parse(text).map_err(|e| fail(&e))?;
+    let fail = |problems: Vec<Diagnostic>| Error::config(shown, text, problems);
+    let (raw, problems) = raw::parse(text).map_err(fail)?;
     let workspace = if raw.uses_packages() { workspace()? } else { None };
-    validate::validate(&raw, problems, dir, || folder_name(dir), workspace).map_err(|e| fail(&e))
+    validate::validate(&raw, problems, dir, || folder_name(dir), workspace).map_err(fail)
 }
 
 /// The last component of `dir`, the default pipeline name; `pipeline` when it has none
