@@ -149,7 +149,11 @@ fn warn_lines(text: &str) {
 }
 
 fn warning_lines(text: &str) -> String {
-    text.lines().map(|line| format!("cargo:warning={line}\n")).collect()
+    let mut out = String::with_capacity(text.len() + 16 * text.lines().count());
+    for line in text.lines() {
+        let _ = writeln!(out, "cargo:warning={line}");
+    }
+    out
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use milo::tui::render::{clean, format_secs, log_height};
+use milo::tui::render::{clean, log_height};
 use milo::view::{Key, ViewAction, ViewState, reduce_view};
 use milo::{Action, Phase, PhasePolicy, Pipeline, PipelineState, Stream};
 use ratatui::Terminal;
@@ -226,13 +226,53 @@ fn control_characters_are_made_safe() {
     assert_eq!(clean("bell\x07 and \x1b]0;title\x07done"), "bell and done");
 }
 
+/// The note an expanded phase with no retained lines shows, for the phase `name` of `view`.
+fn empty_pane_note(view: ViewState, name: &str) -> String {
+    let index = view.pipeline.phases.iter().position(|p| &*p.name == name).expect("phase");
+    let view = keys(view, &vec![Key::Down; index]);
+    let view = keys(view, &[Key::Enter]);
+    let screen = draw(view, 80, 24);
+    let notes = ["no output yet", "no output", "no lines kept (max_logs = 0)", "no lines kept"];
+    let found: Vec<&str> = screen
+        .lines()
+        .map(|line| line.trim_matches('"').trim())
+        .filter(|line| notes.contains(line))
+        .collect();
+    assert_eq!(found.len(), 1, "one note ({found:?}) in\n{screen}");
+    found[0].to_owned()
+}
+
 #[test]
-fn durations_are_short() {
-    assert_eq!(format_secs(0.5234), "0.52s");
-    assert_eq!(format_secs(12.34), "12.3s");
-    assert_eq!(format_secs(125.0), "2m05s");
-    assert_eq!(format_secs(3725.0), "1h02m");
-    assert_eq!(format_secs(f64::NAN), "0.00s");
+fn an_empty_pane_says_what_is_true() {
+    let pipeline = Pipeline::new("ci")
+        .phase(Phase::cmd("fmt", "cargo fmt --check"))
+        .phase(Phase::cmd("quiet", "cargo build -q").max_logs(0))
+        .phase(Phase::cmd("silent", "true").max_logs(0))
+        .phase(Phase::cmd("running", "sleep 9"))
+        .build()
+        .expect("valid");
+    let actions = vec![
+        start("fmt", 1, 0.0),
+        done("fmt", 0.4),
+        start("quiet", 1, 0.4),
+        out("quiet", "Compiling x", 0.5),
+        done("quiet", 0.6),
+        start("silent", 1, 0.6),
+        done("silent", 0.7),
+        start("running", 1, 0.7),
+    ];
+    let live = fold(ViewState::new(PipelineState::new(&pipeline)).live(), actions, 1.0);
+    // The default max_logs = 200 and nothing printed (`cargo fmt --check` on clean code).
+    assert_eq!(empty_pane_note(live.clone(), "fmt"), "no output");
+    assert_eq!(empty_pane_note(live.clone(), "quiet"), "no lines kept (max_logs = 0)");
+    assert_eq!(empty_pane_note(live.clone(), "silent"), "no output");
+    assert_eq!(empty_pane_note(live.clone(), "running"), "no output yet");
+    // The same run read back from its timeline (`cargo milo view`), where a phase that kept
+    // no lines has a ring of capacity 0 whatever its max_logs was.
+    let recorded = milo::Timeline::from_state(&live.pipeline).to_state();
+    let view = ViewState::new(recorded);
+    assert_eq!(empty_pane_note(view.clone(), "fmt"), "no output");
+    assert_eq!(empty_pane_note(view, "quiet"), "no lines kept (max_logs = 0)");
 }
 
 proptest::proptest! {

@@ -1,9 +1,70 @@
-//! Pure text for the inspection commands: `check`'s summary, `order`, `list`, and the graph
-//! as Graphviz DOT or Mermaid.
+//! Pure text: durations and status marks as every report shows them, `check`'s summary,
+//! `order`, `list`, and the graph as Graphviz DOT or Mermaid.
 
 use std::fmt::Write as _;
 
 use crate::pipeline::Pipeline;
+use crate::state::{PhaseStatus, PipelineStatus};
+
+/// An elapsed time as cargo prints it: `0.52s`, `12.34s`, `2m 05s`, `1h 02m`. Rounded to the
+/// hundredth (so `1.37 - 0.52` shows `0.85s`), then cut to whole seconds past a minute, as
+/// cargo cuts them.
+///
+/// ```
+/// use milo::format::duration;
+/// assert_eq!(duration(3.219), "3.21s");
+/// assert_eq!(duration(125.9), "2m 05s");
+/// assert_eq!(duration(3720.0), "1h 02m");
+/// ```
+pub fn duration(secs: f64) -> String {
+    let secs = if secs.is_finite() { secs.max(0.0) } else { 0.0 };
+    // The value is finite and non-negative; past u64 it saturates.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let hundredths = (secs * 100.0).round() as u64;
+    let whole = hundredths / 100;
+    if whole < 60 {
+        format!("{}.{:02}s", hundredths / 100, hundredths % 100)
+    } else if whole < 3600 {
+        format!("{}m {:02}s", whole / 60, whole % 60)
+    } else {
+        format!("{}h {:02}m", whole / 3600, whole % 3600 / 60)
+    }
+}
+
+/// A delay as configured (`retry_delay`), in humantime's words: `2s`, `500ms`, `1m 30s`.
+pub fn delay(secs: f64) -> String {
+    let secs = if secs.is_finite() { secs.max(0.0) } else { 0.0 };
+    // Whole milliseconds: delays are human-sized.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let millis = (secs * 1000.0).round() as u64;
+    humantime::format_duration(std::time::Duration::from_millis(millis)).to_string()
+}
+
+/// The mark of a phase status, in front of its lines and rows everywhere:
+/// `✓` completed, `✗` failed, `↷` skipped, `⊘` cancelled, `↻` retrying, `▶` running,
+/// `·` pending.
+pub fn mark(status: PhaseStatus) -> &'static str {
+    match status {
+        PhaseStatus::Completed => "✓",
+        PhaseStatus::Failed => "✗",
+        PhaseStatus::Skipped => "↷",
+        PhaseStatus::Cancelled => "⊘",
+        PhaseStatus::Retrying => "↻",
+        PhaseStatus::Running => "▶",
+        PhaseStatus::Pending => "·",
+    }
+}
+
+/// The mark of a pipeline status: the same mark as a phase in that status.
+pub fn pipeline_mark(status: PipelineStatus) -> &'static str {
+    mark(match status {
+        PipelineStatus::Pending => PhaseStatus::Pending,
+        PipelineStatus::Running => PhaseStatus::Running,
+        PipelineStatus::Completed => PhaseStatus::Completed,
+        PipelineStatus::Failed => PhaseStatus::Failed,
+        PipelineStatus::Cancelled => PhaseStatus::Cancelled,
+    })
+}
 
 /// `check`'s one line: `Milo.toml: 5 phases, 4 dependencies, ok`.
 pub fn summary(path: &str, pipeline: &Pipeline) -> String {
@@ -140,6 +201,49 @@ mod tests {
             .phase(Phase::cmd("write", "true").depends_on(["render", "assets"]))
             .build()
             .expect("valid")
+    }
+
+    #[test]
+    fn durations_read_like_cargo() {
+        assert_eq!(duration(0.5234), "0.52s");
+        assert_eq!(duration(3.214), "3.21s");
+        assert_eq!(duration(12.344), "12.34s");
+        assert_eq!(duration(1.37 - 0.52), "0.85s");
+        assert_eq!(duration(59.994), "59.99s");
+        assert_eq!(duration(59.996), "1m 00s");
+        assert_eq!(duration(60.0), "1m 00s");
+        assert_eq!(duration(125.9), "2m 05s");
+        assert_eq!(duration(3599.9), "59m 59s");
+        assert_eq!(duration(3725.0), "1h 02m");
+        assert_eq!(duration(-1.0), "0.00s");
+        assert_eq!(duration(f64::NAN), "0.00s");
+        assert_eq!(duration(f64::INFINITY), "0.00s");
+    }
+
+    #[test]
+    fn delays_read_as_configured() {
+        assert_eq!(delay(2.0), "2s");
+        assert_eq!(delay(0.5), "500ms");
+        assert_eq!(delay(90.0), "1m 30s");
+        assert_eq!(delay(-1.0), "0s");
+    }
+
+    #[test]
+    fn every_status_has_its_own_mark() {
+        use PhaseStatus as S;
+        let all = [
+            S::Pending,
+            S::Running,
+            S::Retrying,
+            S::Completed,
+            S::Failed,
+            S::Skipped,
+            S::Cancelled,
+        ];
+        let marks: std::collections::HashSet<&str> = all.into_iter().map(mark).collect();
+        assert_eq!(marks.len(), all.len());
+        assert_eq!(pipeline_mark(PipelineStatus::Failed), mark(S::Failed));
+        assert_eq!(pipeline_mark(PipelineStatus::Cancelled), "⊘");
     }
 
     #[test]

@@ -8,8 +8,8 @@ use std::time::Duration;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::action::Action;
+use crate::format::{delay, duration, mark};
 use crate::pipeline::Pipeline;
-use crate::report::{duration, mark};
 use crate::state::{PhaseStatus, PipelineState};
 
 /// How often a phase's latest line may replace the one shown (a phase printing millions of
@@ -92,13 +92,14 @@ impl Bars {
                 bar.enable_steady_tick(Duration::from_millis(100));
                 self.phases.insert(Arc::clone(name), PhaseBar { bar, shown_at: f64::NEG_INFINITY });
             }
-            Action::PhaseRetry { name, attempt, error, delay, .. } => {
+            Action::PhaseRetry { name, attempt, error, delay: pause, .. } => {
                 if let Some(p) = self.phases.get(name) {
                     let max = state.phase(name).map_or(1, |p| p.max_attempts);
                     p.bar.set_message(format!(
-                        "↻ retry {}/{max} in {}: {error}",
+                        "{} retry {}/{max} in {}: {error}",
+                        mark(PhaseStatus::Retrying),
                         attempt + 1,
-                        duration(*delay)
+                        delay(*pause)
                     ));
                 }
             }

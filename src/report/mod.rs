@@ -6,37 +6,8 @@ pub mod plain;
 
 use std::fmt::Write as _;
 
+use crate::format::duration;
 use crate::state::{PhaseStatus, PipelineState};
-
-/// Seconds as people read them: `0.52s`, `3.21s`, `2m 05s`, `1h 02m`.
-pub fn duration(secs: f64) -> String {
-    let secs = secs.max(0.0);
-    if secs < 60.0 {
-        format!("{secs:.2}s")
-    } else if secs < 3600.0 {
-        // Whole seconds are enough past a minute.
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        let s = secs.round() as u64;
-        format!("{}m {:02}s", s / 60, s % 60)
-    } else {
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        let m = (secs / 60.0).round() as u64;
-        format!("{}h {:02}m", m / 60, m % 60)
-    }
-}
-
-/// The mark in front of a phase's final line.
-pub fn mark(status: PhaseStatus) -> &'static str {
-    match status {
-        PhaseStatus::Completed => "✓",
-        PhaseStatus::Failed => "✗",
-        PhaseStatus::Skipped => "↷",
-        PhaseStatus::Cancelled => "⊘",
-        PhaseStatus::Retrying => "↻",
-        PhaseStatus::Running => "▶",
-        PhaseStatus::Pending => "·",
-    }
-}
 
 /// The summary table printed at the end: phase, status, attempts, time.
 pub fn summary(state: &PipelineState) -> String {
@@ -92,17 +63,4 @@ pub fn failure_tails(state: &PipelineState, n: usize, log_dir: Option<&std::path
         }
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_read_well() {
-        assert_eq!(duration(3.214), "3.21s");
-        assert_eq!(duration(125.0), "2m 05s");
-        assert_eq!(duration(3720.0), "1h 02m");
-        assert_eq!(duration(-1.0), "0.00s");
-    }
 }

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use std::path::PathBuf;
 
 use crate::action::Action;
-use crate::report::{duration, mark};
+use crate::format::{delay, duration, mark};
 use crate::state::{PhaseStatus, PipelineState};
 
 /// Prints `✓ build 3.21s`, `✗ test exit code 1`, `↻ flaky retry 2/3 in 2s` as phases move.
@@ -63,18 +63,12 @@ impl PlainReporter {
             Action::PhaseCancelled { .. } => {
                 format!("{} {name} cancelled", mark(PhaseStatus::Cancelled))
             }
-            Action::PhaseRetry { attempt, error, delay, .. } => format!(
+            Action::PhaseRetry { attempt, error, delay: pause, .. } => format!(
                 "{} {name} retry {}/{} in {}: {error}",
                 mark(PhaseStatus::Retrying),
                 attempt + 1,
                 phase.max_attempts,
-                humantime::format_duration(std::time::Duration::from_millis(
-                    // Whole milliseconds: delays are human-sized.
-                    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-                    {
-                        (delay * 1000.0).round() as u64
-                    }
-                )),
+                delay(*pause),
             ),
             Action::PhaseStart { .. }
             | Action::PhaseLog { .. }

@@ -14,6 +14,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Scrollbar, ScrollbarOrientation, ScrollbarState, StatefulWidget, Widget};
 
+use crate::format;
 use crate::state::{PhaseState, PhaseStatus, PipelineStatus};
 use crate::view::ViewState;
 
@@ -119,46 +120,28 @@ pub fn render_summary(view: &ViewState, area: Rect, buf: &mut Buffer) {
     render_list(view, list, buf, None);
 }
 
-/// The glyph and colour of a phase status.
+/// The mark ([`format::mark`]) and colour of a phase status.
 pub fn status_glyph(status: PhaseStatus) -> (&'static str, Color) {
-    match status {
-        PhaseStatus::Pending => ("·", Color::DarkGray),
-        PhaseStatus::Running => ("▶", Color::Cyan),
-        PhaseStatus::Retrying => ("↻", Color::Yellow),
-        PhaseStatus::Completed => ("✓", Color::Green),
-        PhaseStatus::Failed => ("✗", Color::Red),
-        PhaseStatus::Skipped => ("↷", Color::Yellow),
-        PhaseStatus::Cancelled => ("⊘", Color::Magenta),
-    }
+    let color = match status {
+        PhaseStatus::Pending => Color::DarkGray,
+        PhaseStatus::Running => Color::Cyan,
+        PhaseStatus::Retrying | PhaseStatus::Skipped => Color::Yellow,
+        PhaseStatus::Completed => Color::Green,
+        PhaseStatus::Failed => Color::Red,
+        PhaseStatus::Cancelled => Color::Magenta,
+    };
+    (format::mark(status), color)
 }
 
 fn pipeline_glyph(status: PipelineStatus) -> (&'static str, Color) {
-    match status {
-        PipelineStatus::Pending => ("·", Color::DarkGray),
-        PipelineStatus::Running => ("▶", Color::Cyan),
-        PipelineStatus::Completed => ("✓", Color::Green),
-        PipelineStatus::Failed => ("✗", Color::Red),
-        PipelineStatus::Cancelled => ("⊘", Color::Magenta),
-    }
-}
-
-/// Seconds as `0.52s`, `12.3s`, `2m05s` or `1h02m`.
-pub fn format_secs(secs: f64) -> String {
-    let secs = if secs.is_finite() { secs.max(0.0) } else { 0.0 };
-    if secs < 10.0 {
-        format!("{secs:.2}s")
-    } else if secs < 60.0 {
-        format!("{secs:.1}s")
-    } else {
-        // Whole seconds from here on; truncation is the intent.
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        let whole = secs as u64;
-        if whole < 3600 {
-            format!("{}m{:02}s", whole / 60, whole % 60)
-        } else {
-            format!("{}h{:02}m", whole / 3600, whole % 3600 / 60)
-        }
-    }
+    let color = match status {
+        PipelineStatus::Pending => Color::DarkGray,
+        PipelineStatus::Running => Color::Cyan,
+        PipelineStatus::Completed => Color::Green,
+        PipelineStatus::Failed => Color::Red,
+        PipelineStatus::Cancelled => Color::Magenta,
+    };
+    (format::pipeline_mark(status), color)
 }
 
 /// `12345` as `12,345`.
@@ -183,7 +166,7 @@ fn render_header(view: &ViewState, area: Rect, buf: &mut Buffer) {
     let line = Line::from(vec![
         Span::styled(format!(" {} ", state.name), Style::new().add_modifier(Modifier::BOLD)),
         Span::styled(format!(" {glyph} {} ", state.status.as_str()), Style::new().fg(color)),
-        Span::raw(format!(" {} ", format_secs(view.clock()))),
+        Span::raw(format!(" {} ", format::duration(view.clock()))),
     ]);
     let (x, _) = buf.set_line(area.x, area.y, &line, area.width);
     let label = format!(" {:>3.0}%", state.progress * 100.0);
@@ -298,8 +281,11 @@ fn render_phase_row(
         right_aligned(buf, cx, y, cols.attempt, &text, style, right);
         cx += cols.attempt;
     }
-    let elapsed =
-        if phase.started_at.is_some() { format_secs(phase.elapsed(clock)) } else { String::new() };
+    let elapsed = if phase.started_at.is_some() {
+        format::duration(phase.elapsed(clock))
+    } else {
+        String::new()
+    };
     right_aligned(buf, cx, y, cols.elapsed, &elapsed, Style::new(), right);
     cx += cols.elapsed;
     if cols.weight > 0 {
@@ -415,10 +401,11 @@ fn render_error(phase: &PhaseState, area: Rect, buf: &mut Buffer) {
         return;
     }
     let (text, style) = if phase.status == PhaseStatus::Retrying {
-        let next = phase.retry_delay.map(|d| format!("; retrying in {}", format_secs(d)));
+        let next = phase.retry_delay.map(|d| format!("; retrying in {}", format::delay(d)));
         (
             format!(
-                " ↻ attempt {}/{} failed: {error}{}",
+                " {} attempt {}/{} failed: {error}{}",
+                format::mark(PhaseStatus::Retrying),
                 phase.attempt,
                 phase.max_attempts,
                 next.unwrap_or_default()
@@ -441,12 +428,14 @@ fn render_logs(phase: &PhaseState, scroll: usize, area: Rect, buf: &mut Buffer) 
     let logs = &phase.logs;
     let dim = Style::new().fg(Color::DarkGray);
     if logs.is_empty() {
+        // Say what is true: a phase that printed nothing has no output, whatever it keeps;
+        // only lines printed and not kept are about `max_logs`.
         let note = match phase.status {
             PhaseStatus::Pending => " not started",
+            PhaseStatus::Running | PhaseStatus::Retrying if logs.total() == 0 => " no output yet",
+            _ if logs.total() == 0 => " no output",
             _ if logs.cap() == 0 => " no lines kept (max_logs = 0)",
-            _ if logs.total() > 0 => " no lines kept",
-            PhaseStatus::Running | PhaseStatus::Retrying => " no output yet",
-            _ => " no output",
+            _ => " no lines kept",
         };
         buf.set_stringn(area.x, area.y, note, area.width.into(), dim);
         return;
