@@ -6,6 +6,7 @@ mod support;
 mod artifact;
 mod capture;
 mod commands;
+mod completions;
 mod config_errors;
 mod config_fuzz;
 mod discover;

@@ -38,7 +38,7 @@ pub enum Backoff {
     Exponential,
 }
 
-/// Failure policy for a phase (the reference's `PhasePolicy`).
+/// Failure policy for a phase: stop, skip or retry, and how retries wait.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PhasePolicy {
     /// What a failure does.
@@ -174,7 +174,8 @@ impl Instance {
     }
 }
 
-/// A named pipeline phase (the reference's `Phase`).
+/// A named pipeline phase: its handler (a command or a closure), dependencies, weight,
+/// policy and limits.
 #[derive(Debug, Clone)]
 pub struct Phase {
     /// Unique name: `[A-Za-z0-9][A-Za-z0-9_.-]*`.

@@ -54,7 +54,7 @@ impl PipelineError {
     }
 }
 
-/// A validated pipeline (the reference's `Pipeline`).
+/// A validated pipeline: phases with unique names, known dependencies and no cycle.
 #[derive(Debug, Clone)]
 pub struct Pipeline {
     name: String,
@@ -266,7 +266,7 @@ impl Pipeline {
     }
 }
 
-/// `&pipeline >> phase`: a new pipeline with `phase` appended (the reference's `>>`).
+/// `&pipeline >> phase`: a new pipeline with `phase` appended.
 /// The original is left untouched; the result is validated like any construction.
 ///
 /// ```

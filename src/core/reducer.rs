@@ -5,7 +5,7 @@ use crate::state::{
     AttemptRecord, LogLine, PhaseState, PhaseStatus, PipelineState, PipelineStatus, progress,
 };
 
-/// Folds one action into the state (the reference's `build_reducer()`).
+/// Folds one action into the state: the pure function every change of state goes through.
 ///
 /// The state is taken by value and changed in place, so a log line costs a ring push, not a
 /// copy of the state. Actions naming an unknown phase, or trying to move a finished phase

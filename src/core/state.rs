@@ -104,7 +104,7 @@ impl PipelineStatus {
     }
 }
 
-/// One captured output line (the reference's `PhaseLog`).
+/// One captured output line: its text, its stream and when it was printed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LogLine {
     /// The text, without its terminator.
@@ -197,7 +197,7 @@ pub struct AttemptRecord {
     pub error: Option<String>,
 }
 
-/// Runtime state of one phase (the reference's `PhaseStatus` record).
+/// Runtime state of one phase: status, attempts, times, error, result and retained lines.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PhaseState {
     /// The phase's name.
@@ -245,7 +245,8 @@ impl PhaseState {
     }
 }
 
-/// Observable state of a pipeline run (the reference's `PipelineState`).
+/// Observable state of a pipeline run: what every subscriber (bars, detail view, timeline)
+/// draws from.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct PipelineState {
     /// The pipeline's name.

@@ -14,7 +14,8 @@ use crate::state::{
 /// The version of the timeline format this crate writes.
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// The whole timeline document (a superset of the reference's `pipeline_to_timeline`).
+/// The whole timeline document: the run's JSON record (schema in
+/// `schema/timeline.schema.json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "schema", schemars(title = "cargo-milo timeline", deny_unknown_fields))]
@@ -128,7 +129,7 @@ fn secs(x: f64) -> f64 {
 }
 
 impl Timeline {
-    /// Projects a state into a timeline (the reference's `pipeline_to_timeline`).
+    /// Projects a state into a timeline.
     pub fn from_state(state: &PipelineState) -> Self {
         let phases = state.phases.iter().map(|p| TimelinePhase::from_state(p, state)).collect();
         Self {

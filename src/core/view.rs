@@ -1,5 +1,4 @@
-//! The detail view's state and its pure reducer (the reference's `PipelineViewState` and
-//! `make_detail_reducer`).
+//! The detail view's state (selection, expansion, scroll, follow) and its pure reducer.
 //!
 //! [`reduce_view`] wraps the pipeline [`reduce`]: pipeline actions are delegated to it, key
 //! actions move the cursor, expand and collapse a phase, scroll its retained lines and toggle
@@ -124,7 +123,7 @@ impl ViewState {
         self
     }
 
-    /// Whether the user asked to quit (the reference's `Quit` outcome).
+    /// Whether the user asked to quit (`q`, or Esc in the overview).
     pub fn should_quit(&self) -> bool {
         self.quit
     }
@@ -150,7 +149,8 @@ impl ViewState {
     }
 }
 
-/// Folds one view action into the view (the reference's `make_detail_reducer`).
+/// Folds one view action into the view: keys and resizes change the view, pipeline actions
+/// go to [`reduce`] and keep a followed log at its bottom.
 ///
 /// ```
 /// use milo::view::{reduce_view, Key, ViewState};

@@ -1,4 +1,4 @@
-//! The executor (the reference's saga): runs a [`Pipeline`] for real.
+//! The executor: runs a [`Pipeline`] for real, the only part of a run with side effects.
 //!
 //! It owns the clock, starts phases as the [`schedule`](crate::schedule) allows, captures
 //! their output, applies their policies, and dispatches every change as an [`Action`] into a
