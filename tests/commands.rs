@@ -131,6 +131,30 @@ fn init_unknown_template() {
 }
 
 #[test]
+fn help_and_version_succeed_and_bad_arguments_are_usage_errors() {
+    let help = Test::new().arg("--help").run();
+    help.success();
+    assert!(help.stdout.contains("Usage: cargo milo"), "{}", help.stdout);
+    let version = Test::new().arg("--version").run();
+    version.success();
+    assert!(version.stdout.starts_with("cargo-milo "), "{}", version.stdout);
+    let bad = Test::new().args(["run", "--jobs", "many"]).run();
+    bad.code(2);
+    assert!(
+        bad.stderr.starts_with("error: invalid value 'many' for '--jobs <N>'"),
+        "{}",
+        bad.stderr
+    );
+    assert!(bad.stderr.ends_with("For more information, try '--help'.\n"), "{:?}", bad.stderr);
+    assert!(!bad.stderr.contains('\x1b'), "{:?}", bad.stderr);
+    // The flags did not parse, so the environment decides the colour.
+    let styled =
+        Test::new().args(["run", "--jobs", "many"]).env("CARGO_TERM_COLOR", "always").run();
+    styled.code(2);
+    assert!(styled.stderr.contains("\x1b["), "{:?}", styled.stderr);
+}
+
+#[test]
 fn the_example_file_is_valid() {
     let example = include_str!("../Milo.toml.example");
     let out = Test::new()

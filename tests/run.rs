@@ -434,6 +434,24 @@ depends_on = ["a"]
 }
 
 #[test]
+fn a_failed_run_is_reported_once_and_named_again_with_verbose() {
+    let toml = "[pipeline]\nname = \"ci\"\n[[pipeline.phase]]\nname = \"b\"\ncmd = \"exit 2\"\n";
+    let quiet = run(toml, &[]);
+    quiet.code(1);
+    assert!(!quiet.stderr.contains("error:"), "the summary says it: {}", quiet.stderr);
+    let verbose = run(toml, &["-v"]);
+    verbose.code(1);
+    assert!(
+        verbose.stderr.ends_with(
+            "error: pipeline `ci` failed: `b`\n  = help: the full logs are beside the timeline, \
+             in `logs/`\n"
+        ),
+        "{}",
+        verbose.stderr
+    );
+}
+
+#[test]
 fn a_real_timeline_matches_the_shipped_schema() {
     let out = run(
         r#"
