@@ -23,10 +23,10 @@ pub fn execute(args: &CompletionsArgs) {
     print(&script);
 }
 
-/// clap_complete (4.6.12) spells the bash state of a subcommand of a hyphenated binary in
+/// `clap_complete` (4.6.12) spells the bash state of a subcommand of a hyphenated binary in
 /// two ways: `cargo__milo__subcmd__run` where it walks the words, `cargo__subcmd__milo__subcmd__run`
 /// where it matches them, so no subcommand's options complete
-/// (<https://github.com/clap-rs/clap/issues/6421>). Spell them one way; once clap_complete
+/// (<https://github.com/clap-rs/clap/issues/6421>). Spell them one way; once `clap_complete`
 /// is fixed this changes nothing.
 fn fix_bash_states(script: &str) -> String {
     const SEP: &str = "__subcmd__";
