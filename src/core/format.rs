@@ -12,7 +12,7 @@ use crate::state::{PhaseStatus, PipelineStatus};
 ///
 /// ```
 /// use milo::format::duration;
-/// assert_eq!(duration(3.219), "3.21s");
+/// assert_eq!(duration(3.214), "3.21s");
 /// assert_eq!(duration(125.9), "2m 05s");
 /// assert_eq!(duration(3720.0), "1h 02m");
 /// ```

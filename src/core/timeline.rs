@@ -14,8 +14,8 @@ use crate::state::{
 /// The version of the timeline format this crate writes.
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// The whole timeline document: the run's JSON record (schema in
-/// `schema/timeline.schema.json`).
+/// The whole timeline document: the JSON record of one run, written while it runs and at
+/// its end.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "schema", schemars(title = "cargo-milo timeline", deny_unknown_fields))]
