@@ -18,8 +18,8 @@
 // Pure core: data in, data out. No clocks, no processes, no files (the `core` folder).
 mod core;
 pub use crate::core::{
-    action, config, context, diagnostic, error, format, graph, lines, outputs, phase, pipeline,
-    reducer, schedule, state, store, suggest, timeline, view, workspace,
+    action, affected, config, context, diagnostic, error, format, graph, lines, outputs, phase,
+    pipeline, reducer, schedule, state, store, suggest, timeline, view, workspace,
 };
 
 pub use action::{Action, Stream};
@@ -42,6 +42,7 @@ pub mod cli;
 pub mod clock;
 pub mod discover;
 pub mod exec;
+pub mod git;
 pub mod load;
 pub mod metadata;
 mod pipeline_run;

@@ -3,10 +3,12 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::affected::{self, Affected, GlobalFiles};
 use crate::config::parse_in;
 use crate::diagnostic::Diagnostic;
 use crate::discover;
 use crate::error::Error;
+use crate::git;
 use crate::metadata::{Cargo, CargoEnv};
 use crate::pipeline::Pipeline;
 
@@ -51,6 +53,36 @@ impl Loaded {
         }
         let (dir, source) = self.cargo.target_dir()?;
         Ok((dir.join("milo").join("timeline.json"), source.to_string()))
+    }
+}
+
+impl Loaded {
+    /// The workspace's packages affected by the changes since `rev` (git: the merge base
+    /// with `HEAD`, uncommitted and untracked files included), and why.
+    pub fn affected(&self, rev: &str) -> Result<Affected, Error> {
+        let Some(workspace) = self.cargo.workspace()? else {
+            return Err(Error::usage(
+                "`--affected` needs a Cargo workspace, and there is no Cargo.toml above Milo.toml",
+                "run it in a Cargo project, or drop --affected to run everything",
+            ));
+        };
+        let changes = git::changes_since(&workspace.root, rev)?;
+        // git answers with real paths: compare them with real paths.
+        let real = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+        let mut workspace = workspace.clone();
+        workspace.root = real(&workspace.root);
+        for member in &mut workspace.members {
+            member.dir = real(&member.dir);
+        }
+        let globs =
+            affected::global_globs(&self.pipeline.settings().affected_global).map_err(|bad| {
+                Error::usage(
+                    format!("invalid `affected_global` glob: {}", bad.error),
+                    "fix it in Milo.toml",
+                )
+            })?;
+        let global = GlobalFiles::new(&workspace.root, real(&self.path), globs);
+        Ok(affected::affected(&workspace, &changes.files, &global, rev, &changes.merge_base))
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod affected;
 mod artifact;
 mod capture;
 mod commands;

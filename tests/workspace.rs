@@ -191,3 +191,21 @@ fn verbose_says_cargo_was_asked_once() {
     // The target dir came with the members: no second run.
     assert_eq!(out.cargo_runs(), 1);
 }
+
+#[test]
+fn the_workspace_template_expands_over_the_members() {
+    const TEMPLATE: &str = include_str!("../templates/workspace.toml");
+    let test = workspace(PIPELINE);
+    std::fs::remove_file(test.root().join("Milo.toml")).expect("remove Milo.toml");
+    let out = test.args(["init", "--template", "workspace"]).run();
+    out.success();
+    assert_eq!(out.read("Milo.toml"), TEMPLATE);
+    let out = workspace(TEMPLATE).args(["run", "--dry-run", "-j", "2"]).run();
+    out.success();
+    let stdout = out.stdout();
+    assert!(stdout.contains("  clippy:mid   parallel  cargo clippy -p mid --all-targets -- -D warnings  (after clippy:core)\n"), "{stdout}");
+    assert!(
+        stdout.contains("  test:app     parallel  cargo test -p app  (after clippy:app, fmt)\n"),
+        "{stdout}"
+    );
+}

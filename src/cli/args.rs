@@ -108,6 +108,10 @@ pub struct RunArgs {
     /// Print the plan and run nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Run only the per-package instances of packages changed since REV's merge base with
+    /// HEAD (uncommitted and untracked files included), and of their dependents.
+    #[arg(long, value_name = "REV")]
+    pub affected: Option<String>,
     /// Open the interactive detail view.
     #[arg(long)]
     pub tui: bool,
@@ -148,7 +152,7 @@ pub enum GraphFormat {
 /// `cargo milo init`.
 #[derive(Debug, Args)]
 pub struct InitArgs {
-    /// The template: `minimal` or `rust-ci`.
+    /// The template: `minimal`, `rust-ci` or `workspace` (per-package phases).
     #[arg(long, short, default_value = "rust-ci", value_name = "NAME")]
     pub template: String,
 }

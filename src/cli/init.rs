@@ -12,6 +12,7 @@ use crate::error::Error;
 pub const TEMPLATES: &[(&str, &str)] = &[
     ("minimal", include_str!("../../templates/minimal.toml")),
     ("rust-ci", include_str!("../../templates/rust-ci.toml")),
+    ("workspace", include_str!("../../templates/workspace.toml")),
 ];
 
 /// Writes the template to `-f PATH` or `./Milo.toml`.
@@ -51,18 +52,46 @@ pub fn execute(global: &GlobalArgs, args: &InitArgs) -> Result<(), Error> {
 
 #[cfg(test)]
 mod tests {
+    use std::path::PathBuf;
+
     use super::TEMPLATES;
+    use crate::workspace::{DepKind, Workspace};
+
+    /// `app` depends on `core`, in `/project`.
+    fn workspace() -> Workspace {
+        let dir = |name: &str| PathBuf::from("/project").join(name);
+        let app = vec![(dir("core"), DepKind::Normal)];
+        Workspace::from_dirs("/project", [("core", dir("core"), vec![]), ("app", dir("app"), app)])
+    }
 
     #[test]
     fn every_template_is_a_valid_pipeline() {
+        let ws = workspace();
         for (name, text) in TEMPLATES {
-            let parsed = crate::config::parse_str(text, "project/Milo.toml".as_ref());
+            let parsed = crate::config::parse_with(text, "/project/Milo.toml".as_ref(), &ws);
             assert!(
                 parsed.is_ok(),
                 "template {name}: {}",
                 parsed.err().map(|e| e.to_string()).unwrap_or_default()
             );
         }
+    }
+
+    #[test]
+    fn the_workspace_template_lints_each_member_after_its_dependencies() {
+        let (_, text) = TEMPLATES.iter().find(|(n, _)| *n == "workspace").expect("workspace");
+        let (pipeline, _) =
+            crate::config::parse_with(text, "/project/Milo.toml".as_ref(), &workspace())
+                .expect("valid");
+        assert_eq!(
+            pipeline.get("clippy:app").map(|p| p.depends_on.clone()),
+            Some(vec!["clippy:core".into()])
+        );
+        assert_eq!(
+            pipeline.get("test:core").map(|p| p.depends_on.clone()),
+            Some(vec!["clippy:core".into(), "fmt".into()])
+        );
+        assert_eq!(pipeline.settings().affected_global, [".github/workflows/*.yml"]);
     }
 
     #[test]

@@ -26,6 +26,12 @@ pub fn execute(global: &GlobalArgs, args: &RunArgs) -> Result<(), Error> {
     if args.no_capture {
         pipeline.settings_mut().capture_output = false;
     }
+    if let Some(rev) = &args.affected {
+        let affected = loaded.affected(rev)?;
+        pipeline = pipeline.keep_affected(affected).map_err(|e| {
+            Error::usage(e.to_string(), "report this: narrowing a valid pipeline failed")
+        })?;
+    }
     let verbose = global.verbose > 0 && !global.quiet;
     if args.dry_run {
         if verbose {
@@ -33,6 +39,9 @@ pub fn execute(global: &GlobalArgs, args: &RunArgs) -> Result<(), Error> {
         }
         print(&plan(&pipeline));
         return Ok(());
+    }
+    if verbose && let Some(affected) = pipeline.affected() {
+        eprint!("{}", affected.describe());
     }
     // `--tui`: the detail view draws the run instead of bars or lines (cli/run_tui.rs).
     let tui = args.tui && super::run_tui::usable();
@@ -152,7 +161,7 @@ fn unknown_targets(unknown: Vec<(String, Option<String>)>) -> Error {
 /// The plan: each level of the graph, its phases with their commands, parallel or alone.
 pub fn plan(pipeline: &Pipeline) -> String {
     let settings = pipeline.settings();
-    let mut out = String::new();
+    let mut out = pipeline.affected().map(crate::affected::Affected::describe).unwrap_or_default();
     let _ = writeln!(
         out,
         "plan for `{}`: {} phases, jobs {}, fail-fast {}",

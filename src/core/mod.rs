@@ -4,6 +4,7 @@
 //! Everything here is re-exported at the crate root (`milo::state`, `milo::reducer`, …).
 
 pub mod action;
+pub mod affected;
 pub mod config;
 pub mod context;
 pub mod diagnostic;

@@ -3,6 +3,9 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::affected::Affected;
 
 use crate::graph::{Graph, GraphError};
 use crate::phase::{Handler, Phase, is_valid_phase_name};
@@ -61,6 +64,7 @@ pub struct Pipeline {
     phases: Vec<Phase>,
     graph: Graph,
     settings: PipelineSettings,
+    affected: Option<Arc<Affected>>,
 }
 
 /// Pipeline-wide settings, from `[pipeline]` in Milo.toml or the builder.
@@ -76,11 +80,21 @@ pub struct PipelineSettings {
     pub env: BTreeMap<String, String>,
     /// The folder relative `cwd`s resolve against (Milo.toml's folder); `None` = current dir.
     pub dir: Option<PathBuf>,
+    /// Globs (relative to `dir`) of files whose change affects every package under
+    /// `run --affected`.
+    pub affected_global: Vec<String>,
 }
 
 impl Default for PipelineSettings {
     fn default() -> Self {
-        Self { fail_fast: false, capture_output: true, jobs: 0, env: BTreeMap::new(), dir: None }
+        Self {
+            fail_fast: false,
+            capture_output: true,
+            jobs: 0,
+            env: BTreeMap::new(),
+            dir: None,
+            affected_global: Vec::new(),
+        }
     }
 }
 
@@ -128,7 +142,7 @@ impl Pipeline {
             }
         }
         let graph = Graph::new(&phases).map_err(PipelineError::Graph)?;
-        Ok(Self { name: name.into(), phases, graph, settings })
+        Ok(Self { name: name.into(), phases, graph, settings, affected: None })
     }
 
     /// The pipeline's name.
@@ -201,7 +215,58 @@ impl Pipeline {
             self.phases.iter().zip(&keep).filter(|(_, k)| **k).map(|(p, _)| p.clone()).collect();
         // A closure of a valid graph is valid: every dependency of a kept phase is kept.
         let graph = Graph::new(&phases).map_err(|_| Vec::new())?;
-        Ok(Self { name: self.name.clone(), phases, graph, settings: self.settings.clone() })
+        Ok(self.with_phases(phases, graph))
+    }
+
+    /// This pipeline's name and settings over other phases.
+    fn with_phases(&self, phases: Vec<Phase>, graph: Graph) -> Self {
+        let (name, settings, affected) =
+            (self.name.clone(), self.settings.clone(), self.affected.clone());
+        Self { name, phases, graph, settings, affected }
+    }
+
+    /// [`affected`](Self::affected), shared.
+    pub(crate) fn affected_shared(&self) -> Option<Arc<Affected>> {
+        self.affected.clone()
+    }
+
+    /// The affected packages this pipeline was narrowed to by
+    /// [`keep_affected`](Self::keep_affected).
+    pub fn affected(&self) -> Option<&Affected> {
+        self.affected.as_deref()
+    }
+
+    /// The pipeline narrowed to the affected packages: single phases and the instances of
+    /// affected packages stay. A phase that depended on a dropped instance depends on what
+    /// that instance depended on instead, so the order between kept phases holds.
+    pub fn keep_affected(&self, affected: Affected) -> Result<Self, PipelineError> {
+        let keep: Vec<bool> = self
+            .phases
+            .iter()
+            .map(|p| p.instance.as_ref().is_none_or(|i| affected.contains(&i.package)))
+            .collect();
+        let mut phases = Vec::with_capacity(self.phases.len());
+        for (i, phase) in self.phases.iter().enumerate().filter(|(i, _)| keep[*i]) {
+            let mut deps: Vec<String> = Vec::new();
+            let mut seen = vec![false; self.phases.len()];
+            let mut stack: Vec<usize> = self.graph.deps(i).iter().rev().copied().collect();
+            while let Some(d) = stack.pop() {
+                if std::mem::replace(&mut seen[d], true) {
+                    continue;
+                }
+                if keep[d] {
+                    deps.push(self.phases[d].name.clone());
+                } else {
+                    stack.extend(self.graph.deps(d).iter().rev());
+                }
+            }
+            phases.push(Phase { depends_on: deps, ..phase.clone() });
+        }
+        // Edges of the transitive closure of a DAG: still a DAG, every name kept.
+        let graph = Graph::new(&phases).map_err(PipelineError::Graph)?;
+        let mut pipeline = self.with_phases(phases, graph);
+        pipeline.affected = Some(Arc::new(affected));
+        Ok(pipeline)
     }
 }
 
@@ -357,15 +422,17 @@ mod tests {
         assert_eq!(unknown, [("bb".to_owned(), Some("b".to_owned()))]);
     }
 
+    /// Instance `phase:package` of a per-package phase.
+    fn instance(phase: &str, package: &str, deps: &[&str]) -> Phase {
+        let i = crate::phase::Instance { phase: phase.into(), package: package.into() };
+        Phase {
+            instance: Some(i.clone()),
+            ..Phase::cmd(i.name(), "true").depends_on(deps.iter().copied())
+        }
+    }
+
     #[test]
     fn select_takes_every_instance_of_a_per_package_phase_or_one() {
-        let instance = |phase: &str, package: &str, deps: &[&str]| {
-            let i = crate::phase::Instance { phase: phase.into(), package: package.into() };
-            Phase {
-                instance: Some(i.clone()),
-                ..Phase::cmd(i.name(), "true").depends_on(deps.iter().copied())
-            }
-        };
         let p = Pipeline::new("p")
             .phase(Phase::cmd("fmt", "true"))
             .phase(instance("build", "core", &[]))
@@ -380,5 +447,36 @@ mod tests {
         assert_eq!(one.execution_order(), ["build:core", "build:app", "test:app"]);
         let unknown = p.select(&["tets".to_owned()]).expect_err("unknown");
         assert_eq!(unknown, [("tets".to_owned(), Some("test".to_owned()))]);
+    }
+
+    #[test]
+    fn keep_affected_drops_other_instances_and_keeps_the_order() {
+        use crate::affected::{Affected, AffectedPackage, Reason};
+        let p = Pipeline::new("p")
+            .phase(Phase::cmd("fmt", "true"))
+            .phase(instance("build", "core", &["fmt"]))
+            .phase(instance("build", "app", &["build:core"]))
+            .phase(instance("test", "core", &["build:core"]))
+            .phase(instance("test", "app", &["build:app", "test:core"]))
+            .phase(Phase::cmd("report", "true").depends_on(["test:core", "test:app"]))
+            .build()
+            .expect("valid");
+        let affected = Affected {
+            base: "main".into(),
+            merge_base: "abc".into(),
+            packages: vec![AffectedPackage { name: "app".into(), reason: Reason::Changed(1) }],
+            members: 2,
+            changed: 1,
+            outside: 0,
+        };
+        let kept = p.keep_affected(affected).expect("valid");
+        assert_eq!(kept.execution_order(), ["fmt", "build:app", "test:app", "report"]);
+        // build:app waited for fmt through build:core; test:app through test:core too.
+        assert_eq!(kept.get("build:app").map(|p| p.depends_on.clone()), Some(vec!["fmt".into()]));
+        assert_eq!(
+            kept.get("test:app").map(|p| p.depends_on.clone()),
+            Some(vec!["build:app".into(), "fmt".into()])
+        );
+        assert_eq!(kept.affected().map(|a| a.packages.len()), Some(1));
     }
 }

@@ -4,6 +4,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use crate::action::Stream;
+use crate::affected::Affected;
 use crate::phase::Instance;
 use crate::pipeline::Pipeline;
 
@@ -265,6 +266,8 @@ pub struct PipelineState {
     pub status: PipelineStatus,
     /// Where each phase's full log lives, relative to the timeline (e.g. `logs`).
     pub log_dir: Option<String>,
+    /// `run --affected`: the packages the run was narrowed to, and why.
+    pub affected: Option<Arc<Affected>>,
     pub(crate) done_weight: u64,
     pub(crate) total_weight: u64,
     index: HashMap<Arc<str>, usize>,
@@ -295,7 +298,9 @@ impl PipelineState {
                 instance: p.instance.clone(),
             })
             .collect();
-        Self::from_phases(pipeline.name().to_owned(), phases)
+        let mut state = Self::from_phases(pipeline.name().to_owned(), phases);
+        state.affected = pipeline.affected_shared();
+        state
     }
 
     /// A state over already-built phase states (used to rebuild one from a timeline).

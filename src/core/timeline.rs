@@ -6,6 +6,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::action::Stream;
+use crate::affected::Affected;
 use crate::phase::Instance;
 use crate::state::{
     AttemptRecord, LogLine, LogRing, PhaseState, PhaseStatus, PipelineState, PipelineStatus,
@@ -34,8 +35,53 @@ pub struct Timeline {
     pub progress: f64,
     /// The cargo-milo version that wrote the file.
     pub milo_version: String,
+    /// `run --affected REV`: the revision and the packages the run was narrowed to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub affected: Option<TimelineAffected>,
     /// Every phase, in declaration order.
     pub phases: Vec<TimelinePhase>,
+}
+
+/// What `run --affected REV` narrowed the run to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(deny_unknown_fields))]
+pub struct TimelineAffected {
+    /// The revision as given (`main`).
+    pub base: String,
+    /// The merge base of the revision and `HEAD` the changes were counted from.
+    pub merge_base: String,
+    /// The affected packages (the others' instances did not run).
+    pub packages: Vec<TimelineAffectedPackage>,
+}
+
+/// An affected package and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(deny_unknown_fields))]
+pub struct TimelineAffectedPackage {
+    /// The package.
+    pub name: String,
+    /// Why it is affected: `3 files changed`, `depends on core`, `Cargo.lock changed
+    /// (workspace-wide)`.
+    pub reason: String,
+}
+
+impl From<&Affected> for TimelineAffected {
+    fn from(a: &Affected) -> Self {
+        Self {
+            base: a.base.clone(),
+            merge_base: a.merge_base.clone(),
+            packages: a
+                .packages
+                .iter()
+                .map(|p| TimelineAffectedPackage {
+                    name: p.name.clone(),
+                    reason: p.reason.to_string(),
+                })
+                .collect(),
+        }
+    }
 }
 
 /// One phase in the timeline.
@@ -140,6 +186,7 @@ impl Timeline {
             elapsed: secs(state.elapsed),
             progress: state.progress,
             milo_version: env!("CARGO_PKG_VERSION").to_owned(),
+            affected: state.affected.as_deref().map(TimelineAffected::from),
             phases,
         }
     }

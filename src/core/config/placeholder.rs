@@ -3,8 +3,53 @@
 //! `{word}` is a misspelt placeholder; other braces (`{}`, `{ print $1 }`) stay as written.
 //! Strings of phases without `packages` are never rewritten.
 
+use super::raw::RawPhase;
+use crate::diagnostic::Diagnostic;
+
 /// The placeholders, in the order messages list them.
 pub const NAMES: [&str; 3] = ["package", "package_dir", "manifest_path"];
+
+/// The placeholder problems in a phase's strings: a misspelt one in a per-package phase, or
+/// any in a phase without `packages` (nothing would fill it).
+pub(super) fn problems(raw: &RawPhase) -> Vec<Diagnostic> {
+    let args = raw.args.iter().flat_map(|a| &a.value);
+    let strings = [&raw.description, &raw.cmd, &raw.cwd]
+        .into_iter()
+        .flatten()
+        .chain(args)
+        .chain(raw.env.iter().map(|(_, v)| v));
+    let per_package = raw.packages.is_some();
+    let mut problems = Vec::new();
+    for text in strings {
+        for word in placeholders(&text.value) {
+            let d = match (NAMES.contains(&word), per_package) {
+                (true, true) | (false, false) => continue,
+                (true, false) => Diagnostic::new(
+                    format!("placeholder `{{{word}}}` in a phase without `packages`"),
+                    text.span.clone(),
+                )
+                .label("nothing fills this placeholder")
+                .help("add `packages = \"workspace\"` (or a list of packages) to run the phase once per package"),
+                (false, true) => {
+                    let d = Diagnostic::new(
+                        format!("unknown placeholder `{{{word}}}`"),
+                        text.span.clone(),
+                    )
+                    .label("not a placeholder")
+                    .note("placeholders: `{package}`, `{package_dir}`, `{manifest_path}`");
+                    match crate::suggest::closest(word, NAMES) {
+                        Some(guess) => d.help(format!("did you mean `{{{guess}}}`?")),
+                        None => d.help(
+                            "write `{{` and `}}` for literal braces (`${…}` is left to the shell)",
+                        ),
+                    }
+                }
+            };
+            problems.push(d);
+        }
+    }
+    problems
+}
 
 /// One piece of a scanned string.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

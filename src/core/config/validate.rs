@@ -44,6 +44,7 @@ pub fn validate(
         jobs: raw.jobs.as_ref().map_or(0, |j| v.count("jobs", j)),
         env: v.env(&raw.env),
         dir: None,
+        affected_global: v.globs(&raw.affected_global),
     };
     if let Some(name) = &raw.name
         && name.value.trim().is_empty()
@@ -168,7 +169,7 @@ impl Validator {
         if let Some(cwd) = &raw.cwd {
             self.no_nul("cwd", cwd);
         }
-        self.placeholders(raw);
+        self.problems.extend(placeholder::problems(raw));
         if self.problems.len() > before {
             return None;
         }
@@ -413,43 +414,22 @@ impl Validator {
         env
     }
 
-    /// Placeholders in the phase's strings: a misspelt one in a per-package phase, or any
-    /// in a phase without `packages` (nothing would fill it).
-    fn placeholders(&mut self, raw: &RawPhase) {
-        let args = raw.args.iter().flat_map(|a| &a.value);
-        let strings = [&raw.description, &raw.cmd, &raw.cwd]
-            .into_iter()
-            .flatten()
-            .chain(args)
-            .chain(raw.env.iter().map(|(_, v)| v));
-        let per_package = raw.packages.is_some();
-        for text in strings {
-            for word in placeholder::placeholders(&text.value) {
-                let known = placeholder::NAMES.contains(&word);
-                let d = match (known, per_package) {
-                    (true, true) | (false, false) => continue,
-                    (true, false) => Diagnostic::new(
-                        format!("placeholder `{{{word}}}` in a phase without `packages`"),
-                        text.span.clone(),
+    /// `affected_global`: each entry must be a glob.
+    fn globs(&mut self, globs: &[At<String>]) -> Vec<String> {
+        let values: Vec<String> = globs.iter().map(|g| g.value.clone()).collect();
+        for (glob, value) in globs.iter().zip(&values) {
+            if let Err(bad) = crate::affected::global_globs(std::slice::from_ref(value)) {
+                self.problems.push(
+                    Diagnostic::new(
+                        format!("invalid glob `{}` in `affected_global`", glob.value),
+                        glob.span.clone(),
                     )
-                    .label("nothing fills this placeholder")
-                    .help("add `packages = \"workspace\"` to run the phase once per package, or write `{{` for a brace"),
-                    (false, true) => {
-                        let d = Diagnostic::new(
-                            format!("unknown placeholder `{{{word}}}`"),
-                            text.span.clone(),
-                        )
-                        .label("not a placeholder")
-                        .note("placeholders: `{package}`, `{package_dir}`, `{manifest_path}`");
-                        match crate::suggest::closest(word, placeholder::NAMES) {
-                            Some(guess) => d.help(format!("did you mean `{{{guess}}}`?")),
-                            None => d.help("write `{{` and `}}` for literal braces (`${…}` is left to the shell)"),
-                        }
-                    }
-                };
-                self.problems.push(d);
+                    .label(bad.error.kind().to_string())
+                    .help("globs are relative to Milo.toml's folder: `*` stays in a folder, `**` crosses folders"),
+                );
             }
         }
+        values
     }
 }
 
