@@ -31,7 +31,7 @@ pub use reducer::reduce;
 pub use state::{
     LogLine, LogRing, PhaseState, PhaseStatus, PipelineState, PipelineStatus, progress,
 };
-pub use store::{StateHandle, Store, active_pipeline, set_active_pipeline};
+pub use store::{StateHandle, Store, active_pipeline, set_active_pipeline, with_active_pipeline};
 pub use timeline::Timeline;
 
 // Effects: the only code that touches processes, files, clocks and terminals.
@@ -44,6 +44,8 @@ pub mod discover;
 pub mod exec;
 pub mod git;
 pub mod load;
+#[cfg(feature = "mcp")]
+pub mod mcp;
 pub mod metadata;
 mod pipeline_run;
 pub mod report;

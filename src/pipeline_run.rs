@@ -54,6 +54,34 @@ impl Pipeline {
             .map(|(pipeline, _)| pipeline)
     }
 
+    /// A pipeline of `targets` and everything they depend on (all phases when `targets` is
+    /// empty), like [`select`](Self::select); unknown names make a usage error that names
+    /// them and suggests the closest phase.
+    ///
+    /// ```
+    /// use milo::{Phase, Pipeline};
+    /// let pipeline = Pipeline::new("ci")
+    ///     .phase(Phase::cmd("build", "true"))
+    ///     .phase(Phase::cmd("test", "true").depends_on(["build"]))
+    ///     .build()?;
+    /// assert_eq!(pipeline.select_targets(&["test".into()])?.phases().len(), 2);
+    /// let err = pipeline.select_targets(&["tset".into()]).unwrap_err().to_string();
+    /// assert!(err.contains("no phase named `tset`") && err.contains("did you mean `test`"), "{err}");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn select_targets(&self, targets: &[String]) -> Result<Self, Error> {
+        self.select(targets).map_err(|unknown| {
+            let names: Vec<String> = unknown.iter().map(|(n, _)| format!("`{n}`")).collect();
+            let help = unknown
+                .iter()
+                .find_map(|(n, s)| {
+                    s.as_ref().map(|s| format!("did you mean `{s}` instead of `{n}`?"))
+                })
+                .unwrap_or_else(|| "see the phases with `cargo milo list`".to_owned());
+            Error::usage(format!("no phase named {} in Milo.toml", names.join(", ")), help)
+        })
+    }
+
     /// Runs the pipeline to its end and returns the final state (see [`exec::run`]).
     ///
     /// A pipeline that fails or is cancelled is still `Ok`: look at the state's `status`.

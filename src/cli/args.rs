@@ -66,6 +66,8 @@ pub enum Command {
     View(ViewArgs),
     /// Print a shell completion script for `cargo-milo` (bash, zsh, fish, elvish, powershell).
     Completions(CompletionsArgs),
+    /// Serve the pipeline to agents: a Model Context Protocol server over stdin/stdout.
+    Mcp(McpArgs),
 }
 
 impl Command {
@@ -80,6 +82,7 @@ impl Command {
             Self::Init(_) => "init",
             Self::View(_) => "view",
             Self::Completions(_) => "completions",
+            Self::Mcp(_) => "mcp",
         }
     }
 }
@@ -171,4 +174,12 @@ pub struct CompletionsArgs {
     /// The shell to complete for.
     #[arg(value_enum, value_name = "SHELL")]
     pub shell: clap_complete::Shell,
+}
+
+/// `cargo milo mcp`.
+#[derive(Debug, Args)]
+pub struct McpArgs {
+    /// Offer the `run` and `cancel` tools (without it the server is read-only).
+    #[arg(long)]
+    pub allow_run: bool,
 }

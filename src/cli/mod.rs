@@ -8,6 +8,7 @@ mod graph;
 mod init;
 mod list;
 mod load;
+mod mcp;
 mod order;
 mod orphans;
 mod run;
@@ -22,7 +23,7 @@ use clap::Parser;
 
 pub use args::{
     Cli, ColorChoice, Command, CompletionsArgs, GlobalArgs, GraphArgs, GraphFormat, InitArgs,
-    ProgressChoice, RunArgs, ViewArgs,
+    McpArgs, ProgressChoice, RunArgs, ViewArgs,
 };
 pub use load::load as load_config;
 
@@ -74,5 +75,6 @@ fn dispatch(cli: &Cli) -> Result<(), Error> {
             completions::execute(args);
             Ok(())
         }
+        Command::Mcp(args) => mcp::execute(&cli.global, args),
     }
 }

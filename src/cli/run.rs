@@ -14,7 +14,7 @@ use crate::state::{PipelineState, PipelineStatus};
 /// Runs the pipeline (or prints its plan with `--dry-run`).
 pub fn execute(global: &GlobalArgs, args: &RunArgs) -> Result<(), Error> {
     let loaded = load(global)?;
-    let mut pipeline = loaded.pipeline.select(&args.targets).map_err(unknown_targets)?;
+    let mut pipeline = loaded.pipeline.select_targets(&args.targets)?;
     if let Some(jobs) = args.jobs {
         pipeline.settings_mut().jobs = jobs;
     }
@@ -145,17 +145,6 @@ fn finish(state: &PipelineState, mode: Mode, log_dir: Option<&std::path::Path>) 
         out.push('\n');
     }
     eprint!("{out}");
-}
-
-#[allow(clippy::needless_pass_by_value)] // the shape `select` returns, used with map_err
-fn unknown_targets(unknown: Vec<(String, Option<String>)>) -> Error {
-    let unknown = &unknown;
-    let names: Vec<String> = unknown.iter().map(|(n, _)| format!("`{n}`")).collect();
-    let help = unknown
-        .iter()
-        .find_map(|(n, s)| s.as_ref().map(|s| format!("did you mean `{s}` instead of `{n}`?")))
-        .unwrap_or_else(|| "see the phases with `cargo milo list`".to_owned());
-    Error::usage(format!("no phase named {} in Milo.toml", names.join(", ")), help)
 }
 
 /// The plan: each level of the graph, its phases with their commands, parallel or alone.

@@ -168,6 +168,12 @@ pub fn active_pipeline() -> Option<PipelineState> {
     handle.map(|h| h.snapshot())
 }
 
+/// Runs `f` over the active pipeline's latest state without copying it, if one is published.
+pub fn with_active_pipeline<R>(f: impl FnOnce(&PipelineState) -> R) -> Option<R> {
+    let handle = ACTIVE.lock().unwrap_or_else(PoisonError::into_inner).clone();
+    handle.map(|h| h.with(f))
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::mpsc;

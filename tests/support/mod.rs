@@ -3,6 +3,8 @@
 
 #![allow(dead_code, clippy::missing_panics_doc)]
 
+pub mod mcp;
+
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Duration;

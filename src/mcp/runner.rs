@@ -1,0 +1,145 @@
+//! The server's own run: at most one at a time, on a thread of its own, cancelled and
+//! waited for when the server ends so that no phase outlives it.
+
+use std::path::PathBuf;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+
+use crate::error::Error;
+use crate::exec::{CancelToken, Run, RunOptions};
+use crate::pipeline::Pipeline;
+use crate::state::{PipelineState, PipelineStatus};
+use crate::store::StateHandle;
+
+/// A run this server started.
+#[derive(Debug)]
+struct OwnRun {
+    pipeline: String,
+    handle: StateHandle,
+    cancel: CancelToken,
+    thread: Option<JoinHandle<Result<PipelineState, Error>>>,
+    ended: Option<Ended>,
+}
+
+/// How the last run ended, once its thread is joined.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Ended {
+    /// It ran to its end with this status.
+    Status(PipelineStatus),
+    /// It could not be carried out or recorded.
+    Error(String),
+}
+
+/// Why a run was not started.
+#[derive(Debug)]
+pub(crate) enum Refused {
+    /// Another run of this server is in progress.
+    Busy {
+        /// The running pipeline's name.
+        pipeline: String,
+    },
+    /// The run could not be set up (for example, the timeline cannot be written).
+    Setup(Error),
+}
+
+/// Starts, cancels and outlives the server's runs.
+#[derive(Debug, Default)]
+pub(crate) struct Runner {
+    current: Mutex<Option<OwnRun>>,
+}
+
+impl Runner {
+    fn lock(&self) -> MutexGuard<'_, Option<OwnRun>> {
+        self.current.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Starts `pipeline` on a thread of its own, recording its timeline at `timeline`.
+    /// Output is always captured: the server's stdout carries the protocol.
+    pub fn start(
+        &self,
+        pipeline: &Pipeline,
+        timeline: Option<PathBuf>,
+        jobs: Option<usize>,
+    ) -> Result<(), Refused> {
+        let mut current = self.lock();
+        if let Some(run) = current.as_ref().filter(|r| !r.finished()) {
+            return Err(Refused::Busy { pipeline: run.pipeline.clone() });
+        }
+        if let Some(mut previous) = current.take() {
+            previous.join();
+        }
+        let cancel = CancelToken::new();
+        let options = RunOptions {
+            jobs,
+            capture: Some(true),
+            timeline,
+            cancel: cancel.clone(),
+            ..RunOptions::default()
+        };
+        let run = Run::new(pipeline, options).map_err(Refused::Setup)?;
+        let handle = run.handle();
+        let thread = std::thread::Builder::new()
+            .name("milo-mcp-run".into())
+            .spawn(move || run.execute())
+            .map_err(|e| Refused::Setup(Error::system("starting the run's thread", e)))?;
+        *current = Some(OwnRun {
+            pipeline: pipeline.name().to_owned(),
+            handle,
+            cancel,
+            thread: Some(thread),
+            ended: None,
+        });
+        Ok(())
+    }
+
+    /// The state of the run in progress, if one is.
+    pub fn running(&self) -> Option<StateHandle> {
+        self.lock().as_ref().filter(|r| !r.finished()).map(|r| r.handle.clone())
+    }
+
+    /// Cancels the run in progress: `Ok(pipeline)`, or `Err(how the last one ended)`.
+    pub fn cancel(&self) -> Result<String, Option<(String, Ended)>> {
+        let mut current = self.lock();
+        match current.as_mut() {
+            Some(run) if !run.finished() => {
+                run.cancel.cancel();
+                Ok(run.pipeline.clone())
+            }
+            Some(run) => Err(Some((run.pipeline.clone(), run.join()))),
+            None => Err(None),
+        }
+    }
+
+    /// Cancels the run in progress and waits for it: every phase has ended on return.
+    pub fn shutdown(&self) {
+        let run = self.lock().take();
+        if let Some(mut run) = run {
+            run.cancel.cancel();
+            run.join();
+        }
+    }
+}
+
+impl OwnRun {
+    fn finished(&self) -> bool {
+        self.thread.as_ref().is_none_or(JoinHandle::is_finished)
+    }
+
+    /// Waits for the thread (once) and says how the run ended.
+    fn join(&mut self) -> Ended {
+        if let Some(thread) = self.thread.take() {
+            self.ended = Some(match thread.join() {
+                Ok(Ok(state)) => Ended::Status(state.status),
+                Ok(Err(e)) => Ended::Error(e.to_string()),
+                Err(_) => Ended::Error("the run's thread panicked".to_owned()),
+            });
+        }
+        self.ended.clone().unwrap_or_else(|| Ended::Status(self.handle.with(|s| s.status)))
+    }
+}
+
+impl Drop for Runner {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
