@@ -168,7 +168,7 @@ fn read_timeline_file(path: &Path) -> Result<String, ErrorData> {
 }
 
 /// Milo.toml is invalid: its rendered diagnostics, so the agent can fix it.
-pub(crate) fn config_error(e: &crate::error::Error) -> ErrorData {
+fn config_error(e: &crate::error::Error) -> ErrorData {
     ErrorData::internal_error(format!("the pipeline could not be loaded:\n{e}"), None)
 }
 

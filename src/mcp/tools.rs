@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::logs::last_lines;
-use super::resources::{TIMELINE_URI, config_error, log_uri};
+use super::resources::{TIMELINE_URI, log_uri};
 use super::runner::{Ended, Refused};
 use super::server::Shared;
 use crate::exec::effective_jobs;
@@ -201,7 +201,7 @@ impl Shared {
         let described = match self.project.describe() {
             Ok(Some(d)) => d,
             Ok(None) => return Ok(no_pipeline()),
-            Err(e) => return Err(config_error(&e)),
+            Err(e) => return Ok(error(e.to_string())),
         };
         let pipeline = match described.pipeline.select_targets(targets) {
             Ok(p) => p,
