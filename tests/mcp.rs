@@ -1,7 +1,8 @@
 //! `cargo milo mcp` driven by a real MCP client (rmcp's) over stdio: what it lists, the
 //! timeline before, during and after a run of another process, notifications, tools.
 
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 
 use rmcp::model::{ErrorCode, ServerNotification, SubscribeRequestParams, SubscriptionFilter};
 use serde_json::{Value, json};
@@ -18,6 +19,18 @@ fn held_pipeline() -> String {
          [[pipeline.phase]]\nname = \"after\"\ncmd = \"echo done\"\ndepends_on = [\"hold\"]\n",
         wait_for("go")
     )
+}
+
+/// `cargo milo run` in `root`: another process than the server's.
+fn run_elsewhere(root: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_cargo-milo"))
+        .arg("run")
+        .current_dir(root)
+        .env_remove("CARGO_TARGET_DIR")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn cargo-milo run")
 }
 
 fn status(timeline: &Value) -> &str {
@@ -90,14 +103,7 @@ async fn follows_a_run_of_another_process_before_during_and_after() {
         client.service.subscribe(SubscribeRequestParams::new("milo://pipeline/timeline")).await;
     subscribed.expect("subscribe");
 
-    let mut run = Command::new(env!("CARGO_BIN_EXE_cargo-milo"))
-        .arg("run")
-        .current_dir(&root)
-        .env_remove("CARGO_TARGET_DIR")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn cargo-milo run");
+    let mut run = run_elsewhere(&root);
 
     // During: `hold` waits for `go`, which does not exist yet.
     let during = client
@@ -145,14 +151,7 @@ async fn a_2026_client_listens_for_updates() {
         subscription.acknowledged().resource_subscriptions,
         Some(vec!["milo://pipeline/timeline".to_owned()])
     );
-    let mut run = Command::new(env!("CARGO_BIN_EXE_cargo-milo"))
-        .arg("run")
-        .current_dir(&root)
-        .env_remove("CARGO_TARGET_DIR")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn cargo-milo run");
+    let mut run = run_elsewhere(&root);
     let heard = tokio::time::timeout(HANG_LIMIT, subscription.next())
         .await
         .expect("an update came")
