@@ -168,7 +168,20 @@ pub fn active_pipeline() -> Option<PipelineState> {
     handle.map(|h| h.snapshot())
 }
 
-/// Runs `f` over the active pipeline's latest state without copying it, if one is published.
+/// Runs `f` over the active pipeline's latest state without copying it, if one is published
+/// (the MCP server's watcher fingerprints it five times a second this way).
+///
+/// ```
+/// use milo::{Phase, Pipeline, PipelineState, Store};
+/// // A doc test runs in a process of its own: nothing else publishes here.
+/// assert_eq!(milo::with_active_pipeline(|s| s.phases.len()), None);
+/// let pipeline = Pipeline::new("ci").phase(Phase::cmd("a", "true")).build()?;
+/// let store = Store::new(PipelineState::new(&pipeline));
+/// milo::set_active_pipeline(Some(store.handle()));
+/// assert_eq!(milo::with_active_pipeline(|s| s.name.clone()).as_deref(), Some("ci"));
+/// milo::set_active_pipeline(None);
+/// # Ok::<(), milo::PipelineError>(())
+/// ```
 pub fn with_active_pipeline<R>(f: impl FnOnce(&PipelineState) -> R) -> Option<R> {
     let handle = ACTIVE.lock().unwrap_or_else(PoisonError::into_inner).clone();
     handle.map(|h| h.with(f))
