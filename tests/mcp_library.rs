@@ -3,7 +3,6 @@
 
 use std::process::Command;
 use std::sync::{Arc, Condvar, Mutex, mpsc};
-use std::time::Duration;
 
 use milo::exec::RunOptions;
 use milo::mcp::{LineTransport, McpServer};
@@ -12,6 +11,7 @@ use rmcp::ServiceExt;
 use rmcp::model::{ErrorCode, SubscribeRequestParams};
 use serde_json::json;
 
+use crate::support::HANG_LIMIT;
 use crate::support::mcp::{Client, phase};
 
 const CHILD: &str = "MILO_MCP_LIBRARY_CHILD";
@@ -77,7 +77,7 @@ async fn served_while_it_runs() {
     subscribed.expect("subscribe");
 
     let run = std::thread::spawn(move || pipeline.run(RunOptions::default()));
-    tokio::task::spawn_blocking(move || held.recv_timeout(Duration::from_secs(60)))
+    tokio::task::spawn_blocking(move || held.recv_timeout(HANG_LIMIT))
         .await
         .expect("join")
         .expect("the phase started");

@@ -9,10 +9,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::run_support::gone;
-use crate::support::Test;
-
-const HANG_LIMIT: Duration = Duration::from_secs(60);
+use crate::run_support::{gone, sleep_until_killed};
+use crate::support::{HANG_LIMIT, Test};
 
 /// `cargo-milo mcp` with piped stdio, and its answers read line by line on a thread.
 struct Raw {
@@ -154,7 +152,8 @@ fn bad_input_gets_json_rpc_errors_and_never_a_panic() {
 
 /// Starts a run through the `run` tool, waits for its phase to start, ends the server with
 /// `end`, and checks the exit code, that the phase is gone, and the timeline says cancelled.
-fn run_then(sleep: &str, end: impl FnOnce(Raw) -> (Option<i32>, String), expected: i32) {
+fn run_then(end: impl FnOnce(Raw) -> (Option<i32>, String), expected: i32) {
+    let sleep = sleep_until_killed();
     let test = Test::new().milo_toml(&format!(
         "[pipeline]\nname = \"long\"\n\
          [[pipeline.phase]]\nname = \"sleepy\"\ncmd = \"touch started; {sleep}\"\n"
@@ -172,7 +171,7 @@ fn run_then(sleep: &str, end: impl FnOnce(Raw) -> (Option<i32>, String), expecte
     }
     let (code, stderr) = end(raw);
     assert_eq!(code, Some(expected), "{stderr}");
-    assert!(gone(sleep), "the phase's process outlived the server");
+    assert!(gone(&sleep), "the phase's process outlived the server");
     let timeline = std::fs::read_to_string(root.join("target/milo/timeline.json"))
         .expect("the run's timeline");
     let timeline: Value = serde_json::from_str(&timeline).expect("JSON");
@@ -182,13 +181,12 @@ fn run_then(sleep: &str, end: impl FnOnce(Raw) -> (Option<i32>, String), expecte
 
 #[test]
 fn closing_stdin_cancels_the_run_and_exits_0() {
-    run_then("sleep 53.71", Raw::close, 0);
+    run_then(Raw::close, 0);
 }
 
 #[test]
 fn sigterm_cancels_the_run_and_exits_130() {
     run_then(
-        "sleep 53.72",
         |raw| {
             let pid = raw.child.id().to_string();
             Command::new("kill").args(["-TERM", &pid]).status().expect("kill");

@@ -3,7 +3,6 @@
 
 use std::path::Path;
 use std::process::Stdio;
-use std::time::Duration;
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResult, ClientConfig, ErrorData, ProtocolVersion,
@@ -15,8 +14,7 @@ use rmcp::{ClientHandler, RoleClient, ServiceError, ServiceExt};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-/// The most a test waits for the server: proves "did not hang", times nothing.
-pub const HANG_LIMIT: Duration = Duration::from_secs(60);
+pub use super::HANG_LIMIT;
 
 /// Forwards every `resources/updated` URI to the test.
 #[derive(Debug, Clone)]
