@@ -18,8 +18,8 @@
 // Pure core: data in, data out. No clocks, no processes, no files (the `core` folder).
 mod core;
 pub use crate::core::{
-    action, affected, config, context, diagnostic, error, format, graph, lines, outputs, phase,
-    pipeline, reducer, schedule, state, store, suggest, timeline, view, workspace,
+    action, affected, config, context, diagnostic, error, excerpt, format, graph, lines, outputs,
+    phase, pipeline, reducer, schedule, state, store, suggest, timeline, view, workspace,
 };
 
 pub use action::{Action, Stream};

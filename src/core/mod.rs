@@ -9,6 +9,7 @@ pub mod config;
 pub mod context;
 pub mod diagnostic;
 pub mod error;
+pub mod excerpt;
 pub mod format;
 pub mod graph;
 pub mod lines;
