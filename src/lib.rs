@@ -17,6 +17,8 @@
 
 // Pure core: data in, data out. No clocks, no processes, no files (the `core` folder).
 mod core;
+#[cfg(feature = "reports")]
+pub use crate::core::reports;
 pub use crate::core::{
     action, affected, config, context, diagnostic, error, excerpt, format, graph, lines, outputs,
     phase, pipeline, reducer, schedule, state, store, suggest, timeline, view, workspace,

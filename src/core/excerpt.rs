@@ -116,7 +116,8 @@ fn classify(line: &str) -> Class {
     if line.starts_with("thread '") && line.contains(" panicked at ") {
         return Class::Header(Kind::Panic);
     }
-    if line.starts_with("---- ") && (line.ends_with(" stdout ----") || line.ends_with(" stderr ----"))
+    if line.starts_with("---- ")
+        && (line.ends_with(" stdout ----") || line.ends_with(" stderr ----"))
     {
         return Class::Header(Kind::TestOutput);
     }
@@ -129,8 +130,7 @@ fn classify(line: &str) -> Class {
     if line == "failures:" || line == "successes:" {
         return Class::TestList;
     }
-    if line.starts_with("stack backtrace:") || line.starts_with("note: run with `RUST_BACKTRACE")
-    {
+    if line.starts_with("stack backtrace:") || line.starts_with("note: run with `RUST_BACKTRACE") {
         return Class::Backtrace;
     }
     let indent = line.len() - trimmed.len();
@@ -153,7 +153,7 @@ fn ends(kind: Kind, class: Class) -> bool {
 }
 
 /// `line` without ANSI escape sequences (and a trailing `\r`); borrowed when it has none.
-fn plain(line: &str) -> Cow<'_, str> {
+pub fn strip_escapes(line: &str) -> Cow<'_, str> {
     let line = line.strip_suffix('\r').unwrap_or(line);
     if !line.contains('\x1b') {
         return Cow::Borrowed(line);
@@ -242,6 +242,8 @@ pub struct Excerpt {
     pub total: u64,
     /// Where errors point in the source, in output order.
     pub locations: Vec<ErrorLocation>,
+    /// The number of the first line that looks like an error (in `errors`, or in the tail).
+    pub first_error: Option<u64>,
 }
 
 impl Excerpt {
@@ -261,7 +263,9 @@ impl Excerpt {
 
     /// The first line that looks like an error, escape codes removed.
     pub fn first_error(&self) -> Option<Cow<'_, str>> {
-        self.errors.first().map(|l| plain(&l.text))
+        let number = self.first_error?;
+        let line = self.errors.iter().chain(&self.tail).find(|l| l.number == number)?;
+        Some(strip_escapes(&line.text))
     }
 
     /// The lines to show, errors first, with a [`Part::Gap`] wherever lines were left out
@@ -269,7 +273,8 @@ impl Excerpt {
     pub fn parts(&self) -> impl Iterator<Item = Part<'_>> {
         let mut previous: Option<u64> = None;
         self.errors.iter().chain(&self.tail).flat_map(move |line| {
-            let gap = previous.filter(|&p| line.number > p + 1).map(|p| Part::Gap(line.number - p - 1));
+            let gap =
+                previous.filter(|&p| line.number > p + 1).map(|p| Part::Gap(line.number - p - 1));
             previous = Some(line.number);
             gap.into_iter().chain(std::iter::once(Part::Line(line)))
         })
@@ -284,7 +289,8 @@ impl Excerpt {
                     let _ = writeln!(out, "{indent}{}", line.text);
                 }
                 Part::Gap(n) => {
-                    let _ = writeln!(out, "{indent}⋮ {n} {}", if n == 1 { "line" } else { "lines" });
+                    let _ =
+                        writeln!(out, "{indent}⋮ {n} {}", if n == 1 { "line" } else { "lines" });
                 }
             }
         }
@@ -339,7 +345,7 @@ impl ExcerptBuilder {
     /// Reads the next line.
     pub fn push(&mut self, line: &str) {
         self.number += 1;
-        let text = plain(line);
+        let text = strip_escapes(line);
         let class = classify(&text);
         self.locate(&text, class);
         if self.open.as_ref().is_some_and(|open| ends(open.kind, class)) {
@@ -382,6 +388,7 @@ impl ExcerptBuilder {
         {
             return;
         }
+        self.excerpt.first_error.get_or_insert(self.number);
         self.excerpt.errors.push(ExcerptLine { number: self.number, text: line.to_owned() });
     }
 

@@ -17,6 +17,8 @@ pub mod outputs;
 pub mod phase;
 pub mod pipeline;
 pub mod reducer;
+#[cfg(feature = "reports")]
+pub mod reports;
 pub mod schedule;
 pub mod state;
 pub mod store;

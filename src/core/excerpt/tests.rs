@@ -138,7 +138,10 @@ fn a_failing_test_shows_its_name_output_and_summary() {
 fn text_marks_the_lines_left_out() {
     let excerpt = Excerpt::of(BUILD.lines(), small_tail());
     let text = excerpt.to_text("  ");
-    assert!(text.starts_with("  error[E0308]: mismatched types\n   --> src/main.rs:2:18\n"), "{text}");
+    assert!(
+        text.starts_with("  error[E0308]: mismatched types\n   --> src/main.rs:2:18\n"),
+        "{text}"
+    );
     assert!(text.contains("  expected due to this\n  ⋮ 12 lines\n  warning: `a`"), "{text}");
     assert_eq!(excerpt.first_error().as_deref(), Some("error[E0308]: mismatched types"));
 }
