@@ -166,6 +166,40 @@ fn failed_phase_expanded_80x24() {
 }
 
 #[test]
+fn a_compile_error_far_above_the_tail_shows_first() {
+    let mut actions = vec![start("test", 1, 13.0)];
+    for line in [
+        "error[E0308]: mismatched types",
+        " --> src/main.rs:2:18",
+        "  |",
+        "2 |     let x: u32 = \"hello\";",
+        "  |                  ^^^^^^^ expected `u32`, found `&str`",
+        "",
+    ] {
+        actions.push(err("test", line, 13.1));
+    }
+    for i in 0..60 {
+        actions.push(err("test", &format!("warning: unreachable expression {i}"), 13.2));
+    }
+    actions.push(Action::PhaseFailed {
+        name: name("test"),
+        error: "exit code 101".into(),
+        exit_code: Some(101),
+        t: 14.0,
+    });
+    let mut view = mid_run();
+    view.live = false;
+    let view = fold(fold(view, finish_build(), 12.5), actions, 14.0);
+    let screen = draw(keys(view.select_first_failure(), &[Key::Enter]), 80, 30);
+    let lines: Vec<&str> = screen.lines().collect();
+    let pane = lines.iter().position(|l| l.contains("─ looks like errors")).expect(&screen);
+    assert!(lines[pane + 1].starts_with("\"1 ┃ error[E0308]: mismatched types"), "{screen}");
+    assert!(lines[pane + 2].starts_with("\"2 ┃  --> src/main.rs:2:18"), "{screen}");
+    let tail = lines.iter().position(|l| l.contains("warning: unreachable expression 59"));
+    assert!(tail.is_some_and(|t| t > pane), "the log pane still ends at the tail:\n{screen}");
+}
+
+#[test]
 fn failed_phase_expanded_60x15() {
     let view = failed().select_first_failure();
     insta::assert_snapshot!(draw(keys(view, &[Key::Enter]), 60, 15));

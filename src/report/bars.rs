@@ -8,6 +8,7 @@ use std::time::Duration;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::action::Action;
+use crate::excerpt::Limits;
 use crate::format::{delay, duration, mark};
 use crate::pipeline::Pipeline;
 use crate::state::{PhaseStatus, PipelineState};
@@ -132,16 +133,11 @@ impl Bars {
         };
         let _ = self.multi.println(line);
         if phase.status == PhaseStatus::Failed {
-            let lines = phase.logs.lines();
-            let skip = lines.len().saturating_sub(TAIL);
-            let _ = self.multi.println(format!(
-                "--- {name}: last {} of {} lines ---",
-                lines.len() - skip,
-                phase.logs.total()
-            ));
-            for l in lines.iter().skip(skip) {
-                let _ = self.multi.println(format!("    {}", l.line));
-            }
+            // The full log may still be written by another subscriber: the retained lines.
+            let limits = Limits { tail: TAIL, ..Limits::default() };
+            let excerpt = super::excerpts::from_ring(phase, limits);
+            let block = super::failure_block(phase, &excerpt, None);
+            let _ = self.multi.println(block.trim_end());
         }
     }
 

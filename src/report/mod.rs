@@ -2,12 +2,15 @@
 
 #[cfg(feature = "progress")]
 pub mod bars;
+pub mod excerpts;
 pub mod plain;
 
 use std::fmt::Write as _;
+use std::path::Path;
 
+use crate::excerpt::{Excerpt, Limits};
 use crate::format::duration;
-use crate::state::{PhaseStatus, PipelineState};
+use crate::state::{PhaseState, PhaseStatus, PipelineState};
 
 /// The summary table printed at the end: phase, status, attempts, time.
 pub fn summary(state: &PipelineState) -> String {
@@ -36,31 +39,35 @@ pub fn summary(state: &PipelineState) -> String {
     out
 }
 
-/// The last `n` kept lines of each failed phase, under a header naming the full log.
-pub fn failure_tails(state: &PipelineState, n: usize, log_dir: Option<&std::path::Path>) -> String {
+/// Each failed phase's excerpt — the lines that look like errors, then the last `tail`
+/// lines — under a header naming its full log. Read from the full logs in `log_dir` when
+/// given (after the run), else from the retained lines.
+pub fn failure_tails(state: &PipelineState, tail: usize, log_dir: Option<&Path>) -> String {
+    let limits = Limits { tail, ..Limits::default() };
     let mut out = String::new();
     for p in state.phases.iter().filter(|p| p.status == PhaseStatus::Failed) {
-        let lines = p.logs.lines();
-        let skip = lines.len().saturating_sub(n);
-        let _ = write!(out, "--- {} failed: {} ", p.name, p.error.as_deref().unwrap_or("failed"));
-        match log_dir {
-            Some(dir) => {
-                let _ = writeln!(
-                    out,
-                    "(last {} of {} lines; full log: {}) ---",
-                    lines.len() - skip,
-                    p.logs.total(),
-                    dir.join(format!("{}.log", p.name)).display()
-                );
-            }
-            None => {
-                let _ =
-                    writeln!(out, "(last {} of {} lines) ---", lines.len() - skip, p.logs.total());
-            }
-        }
-        for l in lines.iter().skip(skip) {
-            let _ = writeln!(out, "{}", l.line);
-        }
+        let excerpt = excerpts::of_phase(p, log_dir, limits);
+        let log = log_dir.map(|dir| dir.join(format!("{}.log", p.name)));
+        out.push_str(&failure_block(p, &excerpt, log.as_deref()));
     }
+    out
+}
+
+/// One failed phase's header and excerpt.
+pub fn failure_block(phase: &PhaseState, excerpt: &Excerpt, log: Option<&Path>) -> String {
+    let mut out = format!(
+        "--- {} failed: {} (",
+        phase.name,
+        phase.error.as_deref().unwrap_or("failed")
+    );
+    if !excerpt.errors.is_empty() {
+        out.push_str("errors first, then ");
+    }
+    let _ = write!(out, "last {} of {} lines", excerpt.tail.len(), excerpt.total);
+    if let Some(log) = log.filter(|_| phase.logs.total() > 0) {
+        let _ = write!(out, "; full log: {}", log.display());
+    }
+    out.push_str(") ---\n");
+    out.push_str(&excerpt.to_text(""));
     out
 }

@@ -4,6 +4,7 @@
 //! shell around them. [`terminal`] is the only code that touches raw mode, the alternate
 //! screen and the cursor.
 
+pub mod excerpt_pane;
 pub mod keys;
 pub mod live;
 pub mod render;

@@ -14,6 +14,8 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Scrollbar, ScrollbarOrientation, ScrollbarState, StatefulWidget, Widget};
 
+use super::excerpt_pane;
+use crate::excerpt::ExcerptLine;
 use crate::format;
 use crate::state::{PhaseState, PhaseStatus, PipelineStatus};
 use crate::view::ViewState;
@@ -29,6 +31,8 @@ pub struct Areas {
     pub pane_title: Rect,
     /// The selected phase's error, when it has one.
     pub error: Rect,
+    /// The expanded failed phase's lines that look like errors.
+    pub excerpt: Rect,
     /// The visible log lines.
     pub logs: Rect,
     /// The keys.
@@ -38,8 +42,7 @@ pub struct Areas {
 /// Splits `area` for `view`. The live loop uses this to tell the reducer how many log rows
 /// are visible, so scrolling clamps to what is on screen.
 pub fn layout(area: Rect, view: &ViewState) -> Areas {
-    let has_error = view.selected_phase().is_some_and(|p| p.error.is_some());
-    split(area, view.pipeline.phases.len(), view.expanded, has_error)
+    areas_for(area, view, view.expanded).0
 }
 
 /// The number of log rows the expanded pane of `view` has in `area`, expanded or not yet
@@ -47,11 +50,26 @@ pub fn layout(area: Rect, view: &ViewState) -> Areas {
 ///
 /// [`ViewAction::Resize`]: crate::view::ViewAction::Resize
 pub fn log_height(area: Rect, view: &ViewState) -> usize {
-    let has_error = view.selected_phase().is_some_and(|p| p.error.is_some());
-    usize::from(split(area, view.pipeline.phases.len(), true, has_error).logs.height)
+    usize::from(areas_for(area, view, true).0.logs.height)
 }
 
-fn split(area: Rect, phases: usize, expanded: bool, has_error: bool) -> Areas {
+/// The areas, and the error lines of an expanded failed phase that the log pane's bottom
+/// window does not show (drawn above it).
+fn areas_for(area: Rect, view: &ViewState, expanded: bool) -> (Areas, Vec<ExcerptLine>) {
+    let has_error = view.selected_phase().is_some_and(|p| p.error.is_some());
+    let phases = view.pipeline.phases.len();
+    let plain = split(area, phases, expanded, has_error, 0);
+    if !expanded {
+        return (plain, Vec::new());
+    }
+    let lines = excerpt_pane::lines(view, plain.logs.height.into());
+    if lines.is_empty() {
+        return (plain, lines);
+    }
+    (split(area, phases, true, has_error, lines.len()), lines)
+}
+
+fn split(area: Rect, phases: usize, expanded: bool, has_error: bool, excerpt: usize) -> Areas {
     let mut areas = Areas::default();
     if area.is_empty() {
         return areas;
@@ -86,18 +104,22 @@ fn split(area: Rect, phases: usize, expanded: bool, has_error: bool) -> Areas {
         areas.error = row(top, 1);
         top += 1;
     }
+    let excerpt = excerpt_pane::rows(excerpt, bottom.saturating_sub(top));
+    areas.excerpt = row(top, excerpt);
+    top += excerpt;
     areas.logs = row(top, bottom.saturating_sub(top));
     areas
 }
 
 impl Widget for &ViewState {
     fn render(self, area: Rect, buf: &mut Buffer) {
-        let areas = layout(area, self);
+        let (areas, excerpt) = areas_for(area, self, self.expanded);
         render_header(self, areas.header, buf);
         render_list(self, areas.list, buf, Some(self.selected));
         if let Some(phase) = self.selected_phase() {
             render_pane_title(self, phase, areas.pane_title, buf);
             render_error(phase, areas.error, buf);
+            excerpt_pane::render(&excerpt, areas.excerpt, buf);
             let scroll = if self.expanded {
                 self.log_scroll
             } else {
