@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::reports::Format;
+
 /// Run a pipeline of named phases from Milo.toml.
 #[derive(Debug, Parser)]
 #[command(name = "cargo-milo", bin_name = "cargo milo", version, about, propagate_version = true)]
@@ -68,6 +70,8 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Serve the pipeline to agents: a Model Context Protocol server over stdin/stdout.
     Mcp(McpArgs),
+    /// Write a report of a recorded timeline: JUnit XML, Chrome trace, HTML or Markdown.
+    Report(ReportArgs),
 }
 
 impl Command {
@@ -83,6 +87,7 @@ impl Command {
             Self::View(_) => "view",
             Self::Completions(_) => "completions",
             Self::Mcp(_) => "mcp",
+            Self::Report(_) => "report",
         }
     }
 }
@@ -121,6 +126,39 @@ pub struct RunArgs {
     /// Progress bars: auto (on a terminal), always, never.
     #[arg(long, value_enum, default_value_t = ProgressChoice::Auto, value_name = "WHEN")]
     pub progress: ProgressChoice,
+    /// Write a report when the run ends, failed or cancelled too (repeatable):
+    /// `junit=target/milo/junit.xml`; formats: junit, trace, html, markdown.
+    #[arg(long = "report", value_name = "FORMAT=PATH", value_parser = parse_report)]
+    pub reports: Vec<ReportSpec>,
+}
+
+/// A report to write after a run: `--report FORMAT=PATH`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportSpec {
+    /// The format.
+    pub format: Format,
+    /// Where to write it.
+    pub path: PathBuf,
+}
+
+fn parse_report(text: &str) -> Result<ReportSpec, String> {
+    let names: Vec<&str> = Format::ALL.iter().map(|f| f.name()).collect();
+    let Some((format, path)) = text.split_once('=') else {
+        return Err(format!(
+            "expected FORMAT=PATH, e.g. `junit=target/milo/junit.xml` (formats: {})",
+            names.join(", ")
+        ));
+    };
+    let Some(format) = Format::from_name(format) else {
+        let guess = crate::suggest::closest(format, names.iter().copied())
+            .map(|g| format!("did you mean `{g}`? "))
+            .unwrap_or_default();
+        return Err(format!("unknown report format `{format}`: {guess}formats: {}", names.join(", ")));
+    };
+    if path.is_empty() {
+        return Err(format!("no path after `{}=`: e.g. `{}=target/milo/report`", format.name(), format.name()));
+    }
+    Ok(ReportSpec { format, path: PathBuf::from(path) })
 }
 
 /// When to draw progress bars.
@@ -158,6 +196,57 @@ pub struct InitArgs {
     /// The template: `minimal`, `rust-ci` or `workspace` (per-package phases).
     #[arg(long, short, default_value = "rust-ci", value_name = "NAME")]
     pub template: String,
+    /// Instead of Milo.toml, write a CI workflow that runs the pipeline and keeps
+    /// `target/milo/` (`.github/workflows/milo.yml` or `.gitlab-ci.yml`).
+    #[arg(long, value_enum, value_name = "PROVIDER", conflicts_with = "template")]
+    pub ci: Option<CiProvider>,
+}
+
+/// A CI service `init --ci` writes a workflow for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CiProvider {
+    /// GitHub Actions: `.github/workflows/milo.yml`.
+    Github,
+    /// GitLab CI: `.gitlab-ci.yml`.
+    Gitlab,
+}
+
+/// `cargo milo report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The timeline file (default: the configured timeline path).
+    #[arg(value_name = "TIMELINE")]
+    pub timeline: Option<PathBuf>,
+    /// The report format.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: ReportFormat,
+    /// Write the report here instead of to stdout.
+    #[arg(short, long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+}
+
+/// Report formats on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// JUnit XML: a testsuite for the pipeline, a testcase per phase.
+    Junit,
+    /// Chrome trace-event JSON (Perfetto, chrome://tracing).
+    Trace,
+    /// One self-contained HTML page.
+    Html,
+    /// Markdown: the step summary.
+    Markdown,
+}
+
+impl From<ReportFormat> for Format {
+    fn from(format: ReportFormat) -> Self {
+        match format {
+            ReportFormat::Junit => Self::Junit,
+            ReportFormat::Trace => Self::Trace,
+            ReportFormat::Html => Self::Html,
+            ReportFormat::Markdown => Self::Markdown,
+        }
+    }
 }
 
 /// `cargo milo view`.

@@ -2,9 +2,10 @@
 
 use std::fs::OpenOptions;
 use std::io::Write as _;
+use std::path::Path;
 
 use super::load::{current_dir, shown};
-use super::{GlobalArgs, InitArgs};
+use super::{CiProvider, GlobalArgs, InitArgs};
 use crate::discover::FILE_NAME;
 use crate::error::Error;
 
@@ -15,8 +16,17 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("workspace", include_str!("../../templates/workspace.toml")),
 ];
 
-/// Writes the template to `-f PATH` or `./Milo.toml`.
+/// The CI workflows, by provider: where they go and what they hold.
+pub const CI_TEMPLATES: &[(CiProvider, &str, &str)] = &[
+    (CiProvider::Github, ".github/workflows/milo.yml", include_str!("../../templates/ci/github.yml")),
+    (CiProvider::Gitlab, ".gitlab-ci.yml", include_str!("../../templates/ci/gitlab-ci.yml")),
+];
+
+/// Writes the template to `-f PATH` or `./Milo.toml`, or with `--ci` the CI workflow.
 pub fn execute(global: &GlobalArgs, args: &InitArgs) -> Result<(), Error> {
+    if let Some(ci) = args.ci {
+        return ci_workflow(global, ci);
+    }
     let Some((name, text)) = TEMPLATES.iter().find(|(name, _)| *name == args.template) else {
         let names: Vec<&str> = TEMPLATES.iter().map(|(n, _)| *n).collect();
         let help = match crate::suggest::closest(&args.template, names.iter().copied()) {
@@ -26,21 +36,7 @@ pub fn execute(global: &GlobalArgs, args: &InitArgs) -> Result<(), Error> {
         return Err(Error::usage(format!("unknown template `{}`", args.template), help));
     };
     let path = current_dir()?.join(global.config.as_deref().unwrap_or(FILE_NAME.as_ref()));
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| Error::io("could not create", parent, e))?;
-    }
-    let file = OpenOptions::new().write(true).create_new(true).open(&path);
-    let mut file = match file {
-        Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            return Err(Error::usage(
-                format!("`{}` already exists", shown(&path)),
-                "remove it first, or write elsewhere with -f PATH",
-            ));
-        }
-        Err(e) => return Err(Error::io("could not create", path, e)),
-    };
-    file.write_all(text.as_bytes()).map_err(|e| Error::io("could not write", &path, e))?;
+    create_new(&path, text, "remove it first, or write elsewhere with -f PATH")?;
     if !global.quiet {
         eprintln!(
             "     Created `{}` from the `{name}` template; check it with `cargo milo check`",
@@ -48,6 +44,39 @@ pub fn execute(global: &GlobalArgs, args: &InitArgs) -> Result<(), Error> {
         );
     }
     Ok(())
+}
+
+/// Writes the CI workflow of `ci` under the current folder (the repository's root).
+fn ci_workflow(global: &GlobalArgs, ci: CiProvider) -> Result<(), Error> {
+    let Some((_, file, text)) = CI_TEMPLATES.iter().find(|(p, _, _)| *p == ci) else {
+        return Ok(());
+    };
+    let path = current_dir()?.join(file);
+    create_new(&path, text, "remove it first, or add the `milo` job to it by hand (see the README, \"In CI\")")?;
+    if !global.quiet {
+        eprintln!(
+            "     Created `{}`: it runs `cargo milo run` at the repository root and keeps \
+             `target/milo/` (timeline, logs, JUnit and HTML reports) even when the run fails",
+            shown(&path)
+        );
+    }
+    Ok(())
+}
+
+/// Creates `path` (and its folders) holding `text`; never overwrites.
+fn create_new(path: &Path, text: &str, help: &str) -> Result<(), Error> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| Error::io("could not create", parent, e))?;
+    }
+    let file = OpenOptions::new().write(true).create_new(true).open(path);
+    let mut file = match file {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            return Err(Error::usage(format!("`{}` already exists", shown(path)), help));
+        }
+        Err(e) => return Err(Error::io("could not create", path, e)),
+    };
+    file.write_all(text.as_bytes()).map_err(|e| Error::io("could not write", path, e))
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ mod load;
 mod mcp;
 mod order;
 mod orphans;
+mod report;
 mod run;
 mod run_tui;
 mod view;
@@ -22,8 +23,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 pub use args::{
-    Cli, ColorChoice, Command, CompletionsArgs, GlobalArgs, GraphArgs, GraphFormat, InitArgs,
-    McpArgs, ProgressChoice, RunArgs, ViewArgs,
+    CiProvider, Cli, ColorChoice, Command, CompletionsArgs, GlobalArgs, GraphArgs, GraphFormat,
+    InitArgs, McpArgs, ProgressChoice, ReportArgs, ReportFormat, ReportSpec, RunArgs, ViewArgs,
 };
 pub use load::load as load_config;
 
@@ -76,5 +77,6 @@ fn dispatch(cli: &Cli) -> Result<(), Error> {
             Ok(())
         }
         Command::Mcp(args) => mcp::execute(&cli.global, args),
+        Command::Report(args) => report::execute(&cli.global, args),
     }
 }

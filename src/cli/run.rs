@@ -43,6 +43,7 @@ pub fn execute(global: &GlobalArgs, args: &RunArgs) -> Result<(), Error> {
     if verbose && let Some(affected) = pipeline.affected() {
         eprint!("{}", affected.describe());
     }
+    super::report::check(&args.reports)?;
     // `--tui`: the detail view draws the run instead of bars or lines (cli/run_tui.rs).
     let tui = args.tui && super::run_tui::usable();
     let (timeline, source) = match &args.timeline {
@@ -86,7 +87,27 @@ pub fn execute(global: &GlobalArgs, args: &RunArgs) -> Result<(), Error> {
         );
     }
     finish(&state, mode, log_dir.as_deref());
+    // Reports are written whatever the outcome: a failed or cancelled run needs them most.
+    let timeline_doc = crate::timeline::Timeline::from_state(&state);
+    let mut unwritten = super::report::write_all(&args.reports, &timeline_doc, &timeline);
+    if state.status == PipelineStatus::Completed && !unwritten.is_empty() {
+        // The run passed, but what CI was told to upload is missing: that fails the command.
+        let first = unwritten.remove(0);
+        report_errors(&unwritten, global);
+        return Err(first);
+    }
+    report_errors(&unwritten, global);
     Error::outcome(&state)
+}
+
+/// Prints errors that do not change the outcome (a report that could not be written).
+fn report_errors(errors: &[Error], global: &GlobalArgs) {
+    use std::io::Write as _;
+    let mut stderr = super::color::stderr(global.color);
+    for error in errors {
+        let text = error.render(super::color::styled(&stderr));
+        let _ = writeln!(stderr, "{text}");
+    }
 }
 
 /// `-v`: which workspace, and whether cargo was asked.

@@ -20,7 +20,7 @@ pub fn execute(global: &GlobalArgs, args: &ViewArgs) -> Result<(), Error> {
         Some(path) => path.clone(),
         None => configured_timeline(global)?,
     };
-    let timeline = read_timeline(&path)?;
+    let timeline = read_timeline(&path, "view")?;
     let view = ViewState::new(timeline.to_state()).select_first_failure();
     if !terminal::is_interactive() {
         eprintln!("note: not a terminal: printing the overview of `{}` once", path.display());
@@ -38,17 +38,30 @@ fn configured_timeline(global: &GlobalArgs) -> Result<PathBuf, Error> {
     super::load::load(global)?.timeline()
 }
 
-/// Reads and parses a timeline file, with an error that says what to do for each way it
-/// can go wrong.
-pub fn read_timeline(path: &Path) -> Result<Timeline, Error> {
+/// Reads and parses a timeline file for `cargo milo COMMAND`, with an error that says what
+/// to do for each way it can go wrong.
+pub fn read_timeline(path: &Path, command: &str) -> Result<Timeline, Error> {
     let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => Error::usage(
             format!("no timeline at `{}`", path.display()),
-            "run `cargo milo run` to record one, or pass a file: `cargo milo view PATH`",
+            format!("run `cargo milo run` to record one, or pass a file: `cargo milo {command} PATH`"),
         ),
         _ => Error::io("reading the timeline", path, e),
     })?;
+    let newer = |version: u32| {
+        Error::usage(
+            format!(
+                "`{}` has schema_version {version}, newer than this cargo-milo reads ({SCHEMA_VERSION})",
+                path.display(),
+            ),
+            "upgrade cargo-milo: `cargo install cargo-milo`",
+        )
+    };
     let timeline: Timeline = serde_json::from_str(&text).map_err(|e| {
+        // A newer file may not parse at all (a new status): say so rather than why not.
+        if let Some(version) = schema_version(&text).filter(|&v| v > SCHEMA_VERSION) {
+            return newer(version);
+        }
         let message = e.to_string();
         let reason = message.rsplit_once(" at line ").map_or(message.as_str(), |(r, _)| r);
         Error::usage(
@@ -64,16 +77,18 @@ pub fn read_timeline(path: &Path) -> Result<Timeline, Error> {
         )
     })?;
     if timeline.schema_version > SCHEMA_VERSION {
-        return Err(Error::usage(
-            format!(
-                "`{}` has schema_version {}, newer than this cargo-milo reads ({SCHEMA_VERSION})",
-                path.display(),
-                timeline.schema_version
-            ),
-            "upgrade cargo-milo: `cargo install cargo-milo`",
-        ));
+        return Err(newer(timeline.schema_version));
     }
     Ok(timeline)
+}
+
+/// The `schema_version` of a JSON document that may not be a timeline this version reads.
+fn schema_version(text: &str) -> Option<u32> {
+    #[derive(serde::Deserialize)]
+    struct Version {
+        schema_version: u32,
+    }
+    serde_json::from_str::<Version>(text).ok().map(|v| v.schema_version)
 }
 
 /// Draws the header and phase list into a buffer and prints it as plain text.
