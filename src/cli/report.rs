@@ -55,15 +55,15 @@ pub fn check(specs: &[ReportSpec]) -> Result<(), Error> {
                 "give each `--report FORMAT=PATH` its own path",
             ));
         }
-        prepare(&path)?;
+        // Messages name the path as given; relative paths are relative to the current folder.
+        let path = &spec.path;
+        prepare(path)?;
         let existed = path.exists();
-        OpenOptions::new()
-            .append(true)
-            .create(true)
-            .open(&path)
-            .map_err(|e| Error::io(format!("cannot write the {} report to", spec.format.name()), &path, e))?;
+        OpenOptions::new().append(true).create(true).open(path).map_err(|e| {
+            Error::io(format!("cannot write the {} report to", spec.format.name()), path, e)
+        })?;
         if !existed {
-            let _ = std::fs::remove_file(&path);
+            let _ = std::fs::remove_file(path);
         }
     }
     Ok(())

@@ -238,7 +238,7 @@ pub struct Excerpt {
     pub errors: Vec<ExcerptLine>,
     /// The last lines.
     pub tail: Vec<ExcerptLine>,
-    /// How many lines there were.
+    /// How many lines were read.
     pub total: u64,
     /// Where errors point in the source, in output order.
     pub locations: Vec<ErrorLocation>,
@@ -318,6 +318,7 @@ enum Pending {
 pub struct ExcerptBuilder {
     limits: Limits,
     number: u64,
+    read: u64,
     open: Option<Open>,
     pending: Option<Pending>,
     excerpt: Excerpt,
@@ -335,6 +336,7 @@ impl ExcerptBuilder {
         Self {
             limits,
             number: first.saturating_sub(1),
+            read: 0,
             open: None,
             pending: None,
             excerpt: Excerpt::default(),
@@ -345,6 +347,7 @@ impl ExcerptBuilder {
     /// Reads the next line.
     pub fn push(&mut self, line: &str) {
         self.number += 1;
+        self.read += 1;
         let text = strip_escapes(line);
         let class = classify(&text);
         self.locate(&text, class);
@@ -472,7 +475,7 @@ impl ExcerptBuilder {
             self.excerpt.errors.pop();
         }
         self.excerpt.tail = tail;
-        self.excerpt.total = self.number;
+        self.excerpt.total = self.read;
         self.excerpt
     }
 }
