@@ -6,6 +6,7 @@ mod support;
 mod affected;
 mod artifact;
 mod capture;
+mod cargo_excerpt;
 mod commands;
 mod completions;
 mod config_errors;
