@@ -105,16 +105,16 @@ fn out_dir() -> Result<PathBuf, BuildError> {
     })
 }
 
-/// Each failed phase's error and output tail, then a one-line summary.
+/// Each failed phase's error and output excerpt (lines that look like errors, then the
+/// tail), then a one-line summary.
 pub fn failure_report(state: &PipelineState, timeline: &Path) -> String {
     let mut out = String::new();
     for p in state.phases.iter().filter(|p| p.status == PhaseStatus::Failed) {
         let error = p.error.as_deref().unwrap_or("failed");
         let _ = writeln!(out, "phase `{}` failed: {error}", p.name);
-        let skip = p.logs.len().saturating_sub(TAIL_LINES);
-        for line in p.logs.lines().iter().skip(skip) {
-            let _ = writeln!(out, "  | {}", line.line);
-        }
+        // The lines that look like errors first, then the tail.
+        let limits = crate::excerpt::Limits { tail: TAIL_LINES, ..Default::default() };
+        out.push_str(&crate::report::excerpts::from_ring(p, limits).to_text("  | "));
     }
     let count = |s: PhaseStatus| state.phases.iter().filter(|p| p.status == s).count();
     let _ = write!(

@@ -1,6 +1,7 @@
 //! Error excerpts of real `cargo build` / `cargo test` output: crates written here, built by
 //! the real cargo (offline, no dependencies from a registry), one target folder for all.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -10,8 +11,10 @@ use milo::excerpt::{Excerpt, Limits};
 /// One temp folder for the crates and their shared target folder.
 fn root() -> &'static Path {
     static ROOT: OnceLock<tempfile::TempDir> = OnceLock::new();
-    ROOT.get_or_init(|| tempfile::Builder::new().prefix("milo-excerpt").tempdir().expect("temp dir"))
-        .path()
+    ROOT.get_or_init(|| {
+        tempfile::Builder::new().prefix("milo-excerpt").tempdir().expect("temp dir")
+    })
+    .path()
 }
 
 fn write(path: &Path, text: &str) {
@@ -20,7 +23,9 @@ fn write(path: &Path, text: &str) {
 }
 
 fn manifest(name: &str, deps: &str) -> String {
-    format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\n{deps}")
+    format!(
+        "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\n{deps}"
+    )
 }
 
 /// `app`: a type error between warnings — `noisy` (a path dependency, built first) warns
@@ -32,13 +37,17 @@ fn app() -> &'static Path {
 
 fn write_app() -> PathBuf {
     let root = root();
-    let noisy: String = (1..=12).map(|i| format!("fn unused_{i}() {{}}\n")).collect();
+    let mut noisy = String::new();
+    for i in 1..=12 {
+        let _ = writeln!(noisy, "fn unused_{i}() {{}}");
+    }
     write(&root.join("noisy/Cargo.toml"), &manifest("noisy", ""));
     write(&root.join("noisy/src/lib.rs"), &noisy);
     write(&root.join("app/Cargo.toml"), &manifest("app", "noisy = { path = \"../noisy\" }\n"));
-    let mut main = String::from("fn main() {\n    let x: u32 = \"hello\";\n    println!(\"{x}\");\n}\n");
+    let mut main =
+        String::from("fn main() {\n    let x: u32 = \"hello\";\n    println!(\"{x}\");\n}\n");
     for i in 0..12 {
-        main.push_str(&format!("fn after_{i}() -> u32 {{ return 1; {i} }}\n"));
+        let _ = writeln!(main, "fn after_{i}() -> u32 {{ return 1; {i} }}");
     }
     write(&root.join("app/src/main.rs"), &main);
     root.join("app")
@@ -53,9 +62,14 @@ fn suite() -> &'static Path {
 fn write_suite() -> PathBuf {
     let root = root();
     write(&root.join("suite/Cargo.toml"), &manifest("suite", ""));
-    let mut lib = String::from("pub fn add(a: u32, b: u32) -> u32 {\n    a + b\n}\n\n#[cfg(test)]\nmod tests {\n");
+    let mut lib = String::from(
+        "pub fn add(a: u32, b: u32) -> u32 {\n    a + b\n}\n\n#[cfg(test)]\nmod tests {\n",
+    );
     for i in 0..20 {
-        lib.push_str(&format!("    #[test]\n    fn passes_{i:02}() {{ assert_eq!(super::add({i}, 1), {i} + 1); }}\n"));
+        let _ = writeln!(
+            lib,
+            "    #[test]\n    fn passes_{i:02}() {{ assert_eq!(super::add({i}, 1), {i} + 1); }}"
+        );
     }
     lib.push_str("    #[test]\n    fn breaks() {\n        assert_eq!(super::add(1, 1), 3, \"one and one\");\n    }\n}\n");
     write(&root.join("suite/src/lib.rs"), &lib);
@@ -95,8 +109,16 @@ fn a_type_error_among_warnings_comes_first_with_its_location() {
     );
     let location = &excerpt.locations[0];
     assert_eq!((location.file.as_str(), location.line, location.column), ("src/main.rs", 2, 18));
-    assert_eq!((location.title.as_str(), location.message.as_str()), ("error[E0308]", "mismatched types"));
-    assert_eq!(excerpt.locations.len(), 1, "warnings have no error location: {:?}", excerpt.locations);
+    assert_eq!(
+        (location.title.as_str(), location.message.as_str()),
+        ("error[E0308]", "mismatched types")
+    );
+    assert_eq!(
+        excerpt.locations.len(),
+        1,
+        "warnings have no error location: {:?}",
+        excerpt.locations
+    );
 }
 
 #[test]
@@ -127,14 +149,17 @@ fn a_cargo_build_phase_reports_its_error_first() {
     std::fs::write(app.join("Milo.toml"), toml).expect("write Milo.toml");
     let out = Command::new(env!("CARGO_BIN_EXE_cargo-milo"))
         .args(["-q", "run", "--timeline", "milo/tl.json", "--report", "junit=milo/junit.xml"])
-        .current_dir(&app)
+        .current_dir(app)
         .env_remove("RUSTFLAGS")
         .output()
         .expect("run cargo-milo");
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     let block = stderr.find("--- build failed: exit code 101 (errors first").expect(&stderr);
-    assert!(stderr[block..].contains(") ---\nerror[E0308]: mismatched types\n --> src/main.rs:2:18\n"), "{stderr}");
+    assert!(
+        stderr[block..].contains(") ---\nerror[E0308]: mismatched types\n --> src/main.rs:2:18\n"),
+        "{stderr}"
+    );
     let junit = std::fs::read_to_string(app.join("milo/junit.xml")).expect("junit");
     let doc = roxmltree::Document::parse(&junit).expect("XML");
     let failure = doc.descendants().find(|n| n.has_tag_name("failure")).expect("a failure");

@@ -17,7 +17,9 @@ fn the_github_workflow_passes_actionlint() {
     let lint = std::process::Command::new("actionlint").arg(&workflow).output();
     let lint = match lint {
         Ok(lint) => lint,
-        Err(e) => panic!("actionlint is needed for this test ({e}): install it with `{INSTALL_ACTIONLINT}`"),
+        Err(e) => panic!(
+            "actionlint is needed for this test ({e}): install it with `{INSTALL_ACTIONLINT}`"
+        ),
     };
     assert!(
         lint.status.success(),
@@ -43,8 +45,12 @@ fn the_gitlab_job_keeps_the_artifacts_and_hands_over_junit() {
     );
     let artifacts = &job["artifacts"];
     assert_eq!(artifacts["when"].as_str(), Some("always"));
-    let paths: Vec<&str> =
-        artifacts["paths"].as_sequence().expect("paths").iter().filter_map(|p| p.as_str()).collect();
+    let paths: Vec<&str> = artifacts["paths"]
+        .as_sequence()
+        .expect("paths")
+        .iter()
+        .filter_map(|p| p.as_str())
+        .collect();
     assert_eq!(paths, ["target/milo/"]);
     assert_eq!(artifacts["reports"]["junit"].as_str(), Some("target/milo/junit.xml"));
     let before: Vec<&str> = job["before_script"]

@@ -38,8 +38,16 @@ fn junit_cases(xml: &str) -> Vec<(String, String)> {
             let outcome = case
                 .children()
                 .find(|c| c.is_element() && ["failure", "skipped"].contains(&c.tag_name().name()))
-                .map(|c| format!("{}: {}", c.tag_name().name(), c.attribute("message").unwrap_or_default()))
-                .unwrap_or_else(|| "passed".to_owned());
+                .map_or_else(
+                    || "passed".to_owned(),
+                    |c| {
+                        format!(
+                            "{}: {}",
+                            c.tag_name().name(),
+                            c.attribute("message").unwrap_or_default()
+                        )
+                    },
+                );
             (case.attribute("name").unwrap_or_default().to_owned(), outcome)
         })
         .collect()
@@ -58,8 +66,14 @@ fn a_failed_run_writes_every_report_with_the_error_from_the_full_log() {
         junit_cases(&out.read("out/junit.xml")),
         [
             ("fmt".to_owned(), "passed".to_owned()),
-            ("build".to_owned(), "failure: exit code 101: error[E0308]: mismatched types".to_owned()),
-            ("deploy".to_owned(), "skipped: never started: its dependency `build` failed".to_owned()),
+            (
+                "build".to_owned(),
+                "failure: exit code 101: error[E0308]: mismatched types".to_owned()
+            ),
+            (
+                "deploy".to_owned(),
+                "skipped: never started: its dependency `build` failed".to_owned()
+            ),
         ]
     );
     let html = out.read("out/report.html");
@@ -69,7 +83,10 @@ fn a_failed_run_writes_every_report_with_the_error_from_the_full_log() {
     let slices = trace["traceEvents"].as_array().expect("events").iter().filter(|e| e["ph"] == "X");
     assert_eq!(slices.count(), 2, "fmt and build ran once each");
     let md = out.read("out/summary.md");
-    assert!(md.contains("```text\nerror[E0308]: mismatched types\n --> src/main.rs:2:18\n⋮"), "{md}");
+    assert!(
+        md.contains("```text\nerror[E0308]: mismatched types\n --> src/main.rs:2:18\n⋮"),
+        "{md}"
+    );
     // The line numbers are the full log's: the error is on its line 2, after the header.
     assert!(md.contains("of 63 lines"), "{md}");
 }
@@ -89,7 +106,11 @@ fn a_bad_report_flag_is_a_usage_error_before_anything_runs() {
     let toml = "[[pipeline.phase]]\nname = \"a\"\ncmd = \"touch ran\"\n";
     let out = Test::new().milo_toml(toml).args(["run", "--report", "junti=j.xml"]).run();
     out.code(2);
-    assert!(out.stderr.contains("unknown report format `junti`: did you mean `junit`?"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("unknown report format `junti`: did you mean `junit`?"),
+        "{}",
+        out.stderr
+    );
     assert!(!out.exists("ran"));
     let out = Test::new().milo_toml(toml).args(["run", "--report", "junit"]).run();
     out.code(2);
@@ -141,11 +162,21 @@ fn report_on_bad_input_says_what_to_do() {
         .args(["report", "--format", "junit", "bad.json"])
         .run();
     out.code(2);
-    assert!(out.stderr.contains("`bad.json` is not a valid timeline\n  --> bad.json:3:15"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("`bad.json` is not a valid timeline\n  --> bad.json:3:15"),
+        "{}",
+        out.stderr
+    );
     let newer = r#"{"schema_version": 9, "pipeline": "x", "status": "up_to_date", "phases": []}"#;
-    let out = Test::new().file("new.json", newer).args(["report", "--format", "trace", "new.json"]).run();
+    let out =
+        Test::new().file("new.json", newer).args(["report", "--format", "trace", "new.json"]).run();
     out.code(2);
-    assert!(out.stderr.contains("`new.json` has schema_version 9, newer than this cargo-milo reads (1)"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("`new.json` has schema_version 9, newer than this cargo-milo reads (1)"),
+        "{}",
+        out.stderr
+    );
     assert!(out.stderr.contains("upgrade cargo-milo"), "{}", out.stderr);
 }
 

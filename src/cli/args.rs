@@ -70,7 +70,7 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Serve the pipeline to agents: a Model Context Protocol server over stdin/stdout.
     Mcp(McpArgs),
-    /// Write a report of a recorded timeline: JUnit XML, Chrome trace, HTML or Markdown.
+    /// Write a report of a recorded timeline: `JUnit` XML, Chrome trace, HTML or Markdown.
     Report(ReportArgs),
 }
 
@@ -153,10 +153,17 @@ fn parse_report(text: &str) -> Result<ReportSpec, String> {
         let guess = crate::suggest::closest(format, names.iter().copied())
             .map(|g| format!("did you mean `{g}`? "))
             .unwrap_or_default();
-        return Err(format!("unknown report format `{format}`: {guess}formats: {}", names.join(", ")));
+        return Err(format!(
+            "unknown report format `{format}`: {guess}formats: {}",
+            names.join(", ")
+        ));
     };
     if path.is_empty() {
-        return Err(format!("no path after `{}=`: e.g. `{}=target/milo/report`", format.name(), format.name()));
+        return Err(format!(
+            "no path after `{}=`: e.g. `{}=target/milo/report`",
+            format.name(),
+            format.name()
+        ));
     }
     Ok(ReportSpec { format, path: PathBuf::from(path) })
 }
@@ -228,9 +235,9 @@ pub struct ReportArgs {
 /// Report formats on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ReportFormat {
-    /// JUnit XML: a testsuite for the pipeline, a testcase per phase.
+    /// `JUnit` XML: a testsuite for the pipeline, a testcase per phase.
     Junit,
-    /// Chrome trace-event JSON (Perfetto, chrome://tracing).
+    /// Chrome trace-event JSON (Perfetto, `chrome://tracing`).
     Trace,
     /// One self-contained HTML page.
     Html,

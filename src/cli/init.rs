@@ -18,7 +18,11 @@ pub const TEMPLATES: &[(&str, &str)] = &[
 
 /// The CI workflows, by provider: where they go and what they hold.
 pub const CI_TEMPLATES: &[(CiProvider, &str, &str)] = &[
-    (CiProvider::Github, ".github/workflows/milo.yml", include_str!("../../templates/ci/github.yml")),
+    (
+        CiProvider::Github,
+        ".github/workflows/milo.yml",
+        include_str!("../../templates/ci/github.yml"),
+    ),
     (CiProvider::Gitlab, ".gitlab-ci.yml", include_str!("../../templates/ci/gitlab-ci.yml")),
 ];
 
@@ -52,7 +56,11 @@ fn ci_workflow(global: &GlobalArgs, ci: CiProvider) -> Result<(), Error> {
         return Ok(());
     };
     let path = current_dir()?.join(file);
-    create_new(&path, text, "remove it first, or add the `milo` job to it by hand (see the README, \"In CI\")")?;
+    create_new(
+        &path,
+        text,
+        "remove it first, or add the `milo` job to it by hand (see the README, \"In CI\")",
+    )?;
     if !global.quiet {
         eprintln!(
             "     Created `{}`: it runs `cargo milo run` at the repository root and keeps \

@@ -44,7 +44,9 @@ pub fn read_timeline(path: &Path, command: &str) -> Result<Timeline, Error> {
     let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => Error::usage(
             format!("no timeline at `{}`", path.display()),
-            format!("run `cargo milo run` to record one, or pass a file: `cargo milo {command} PATH`"),
+            format!(
+                "run `cargo milo run` to record one, or pass a file: `cargo milo {command} PATH`"
+            ),
         ),
         _ => Error::io("reading the timeline", path, e),
     })?;

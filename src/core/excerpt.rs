@@ -63,7 +63,7 @@ enum Class {
     Warning,
     /// `   Compiling foo`, `    Finished …`: cargo's status lines end a block.
     Status,
-    /// `stack backtrace:`, `note: run with `RUST_BACKTRACE…`: noise that ends a panic.
+    /// `stack backtrace:` or ``note: run with `RUST_BACKTRACE` ``: noise that ends a panic.
     Backtrace,
     /// `failures:`, `successes:`: libtest's lists end a test's output.
     TestList,
@@ -144,12 +144,12 @@ fn classify(line: &str) -> Class {
 
 /// Whether a line of class `class` ends an open block of kind `kind`.
 fn ends(kind: Kind, class: Class) -> bool {
-    match (kind, class) {
-        (Kind::TestOutput, Class::Header(Kind::Panic) | Class::Blank | Class::Text) => false,
-        (Kind::Compiler | Kind::Panic, Class::Text) => false,
-        (Kind::Compiler, Class::Backtrace) => false,
-        _ => true,
-    }
+    !matches!(
+        (kind, class),
+        (Kind::TestOutput, Class::Header(Kind::Panic) | Class::Blank | Class::Text)
+            | (Kind::Compiler | Kind::Panic, Class::Text)
+            | (Kind::Compiler, Class::Backtrace)
+    )
 }
 
 /// `line` without ANSI escape sequences (and a trailing `\r`); borrowed when it has none.
@@ -431,7 +431,7 @@ impl ExcerptBuilder {
             }
             (Some(Pending::Message(i)), Class::Text) => {
                 if let Some(location) = self.excerpt.locations.get_mut(i) {
-                    location.message = text.trim().to_owned();
+                    text.trim().clone_into(&mut location.message);
                 }
             }
             (Some(Pending::Message(i)), Class::Blank) => self.pending = Some(Pending::Message(i)),

@@ -77,6 +77,8 @@ pub fn for_timeline(timeline: &crate::timeline::Timeline, dir: &Path) -> crate::
 
 #[cfg(test)]
 mod tests {
+    use std::fmt::Write as _;
+
     use super::*;
 
     #[test]
@@ -87,7 +89,7 @@ mod tests {
         text.push_str("=== build: attempt 2 (at 1.000s) ===\n");
         text.push_str("error[E0308]: mismatched types\n --> src/main.rs:2:18\n\n");
         for i in 0..100 {
-            text.push_str(&format!("warning {i}\n"));
+            let _ = writeln!(text, "warning {i}");
         }
         std::fs::write(&path, text).expect("write log");
         let excerpt = from_log(&path, "build", Limits::default()).expect("readable");

@@ -55,11 +55,8 @@ pub fn failure_tails(state: &PipelineState, tail: usize, log_dir: Option<&Path>)
 
 /// One failed phase's header and excerpt.
 pub fn failure_block(phase: &PhaseState, excerpt: &Excerpt, log: Option<&Path>) -> String {
-    let mut out = format!(
-        "--- {} failed: {} (",
-        phase.name,
-        phase.error.as_deref().unwrap_or("failed")
-    );
+    let mut out =
+        format!("--- {} failed: {} (", phase.name, phase.error.as_deref().unwrap_or("failed"));
     if !excerpt.errors.is_empty() {
         out.push_str("errors first, then ");
     }

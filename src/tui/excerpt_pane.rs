@@ -51,6 +51,12 @@ pub fn render(lines: &[ExcerptLine], area: Rect, buf: &mut Buffer) {
         let label = format!("{:>number_width$} ┃ ", line.number);
         let (x, _) = buf.set_stringn(area.x, y, &label, area.width.into(), dim);
         let width = usize::from(area.right().saturating_sub(x));
-        buf.set_stringn(x, y, super::render::clean(&line.text), width, Style::new().fg(Color::LightRed));
+        buf.set_stringn(
+            x,
+            y,
+            super::render::clean(&line.text),
+            width,
+            Style::new().fg(Color::LightRed),
+        );
     }
 }

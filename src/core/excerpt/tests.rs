@@ -1,3 +1,5 @@
+use std::fmt::Write as _;
+
 use super::*;
 
 /// `cargo build` of a crate with warnings around a type error (rustc 1.95, as printed).
@@ -34,7 +36,7 @@ For more information about this error, try `rustc --explain E0308`.
 warning: `a` (bin \"a\") generated 1 warning
 error: could not compile `a` (bin \"a\") due to 1 previous error; 1 warning emitted";
 
-/// `cargo test` with one failing test (rustc 1.95, RUST_BACKTRACE unset).
+/// `cargo test` with one failing test (rustc 1.95, `RUST_BACKTRACE` unset).
 const TEST: &str = "    Finished `test` profile [unoptimized + debuginfo] target(s) in 0.42s
      Running unittests src/lib.rs (target/debug/deps/b-bec47b275b406cef)
 
@@ -160,9 +162,9 @@ fn output_without_errors_is_its_tail() {
 fn error_lines_and_blocks_are_capped() {
     let mut text = String::new();
     for i in 0..100 {
-        text.push_str(&format!("error: number {i}\n"));
+        let _ = writeln!(text, "error: number {i}");
         for j in 0..50 {
-            text.push_str(&format!("  | snippet {j}\n"));
+            let _ = writeln!(text, "  | snippet {j}");
         }
         text.push('\n');
     }
@@ -178,7 +180,7 @@ fn error_lines_and_blocks_are_capped() {
 fn locations_are_capped_and_need_an_arrow() {
     let mut text = String::from("error: no location here\n\n");
     for i in 1..=15 {
-        text.push_str(&format!("error[E0425]: cannot find value `x{i}`\n --> src/a.rs:{i}:5\n\n"));
+        let _ = write!(text, "error[E0425]: cannot find value `x{i}`\n --> src/a.rs:{i}:5\n\n");
     }
     let excerpt = Excerpt::of(text.lines(), Limits::default());
     assert_eq!(excerpt.locations.len(), 10);

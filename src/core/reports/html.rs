@@ -173,7 +173,7 @@ fn chart(timeline: &Timeline) -> Chart<'_> {
     let axis = timeline.elapsed.max(1e-3);
     let x = |t: f64| round(LABEL_WIDTH + t / axis * AXIS_WIDTH);
     let step = tick_step(axis);
-    let ticks = (0..)
+    let ticks = (0..=10_000)
         .map(|i| f64::from(i) * step)
         .take_while(|&t| t <= axis + 1e-9)
         .map(|t| Tick { x: x(t), label: duration(t) })

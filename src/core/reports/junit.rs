@@ -1,4 +1,4 @@
-//! JUnit XML (written with quick-junit, the library nextest uses): one testsuite per
+//! `JUnit` XML (written with quick-junit, the library nextest uses): one testsuite per
 //! pipeline, one testcase per phase. GitLab's `reports: junit` and Jenkins read it.
 
 use std::time::Duration;
@@ -12,7 +12,7 @@ use crate::action::Stream;
 use crate::state::PhaseStatus;
 use crate::timeline::{Timeline, TimelinePhase};
 
-/// The JUnit document of `timeline`.
+/// The `JUnit` document of `timeline`.
 pub fn render(timeline: &Timeline, excerpts: &Excerpts) -> String {
     let mut suite = TestSuite::new(timeline.pipeline.as_str());
     suite.set_time(seconds(timeline.elapsed));

@@ -1,4 +1,4 @@
-//! Reports from a recorded [`Timeline`]: JUnit XML, Chrome trace events, a self-contained
+//! Reports from a recorded [`Timeline`]: `JUnit` XML, Chrome trace events, a self-contained
 //! HTML page and the Markdown step summary. Each is a pure function from the timeline (and
 //! the failed phases' [`Excerpt`]s, when the caller read them from the full logs) to text;
 //! writing files is the caller's business.
@@ -20,7 +20,7 @@ pub(crate) use crate::report::{duration, mark as glyph};
 /// A report format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Format {
-    /// JUnit XML: a testsuite for the pipeline, a testcase per phase.
+    /// `JUnit` XML: a testsuite for the pipeline, a testcase per phase.
     Junit,
     /// Chrome trace-event JSON (Perfetto, `chrome://tracing`).
     Trace,

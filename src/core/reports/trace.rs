@@ -50,13 +50,10 @@ pub fn lanes(spans: &[Option<Span>]) -> Vec<u32> {
     for i in order {
         let Some(span) = spans[i] else { continue };
         let (start, end) = (micros(span.start), micros(span.end));
-        let slot = match free_at.iter().position(|&f| f <= start) {
-            Some(slot) => slot,
-            None => {
-                free_at.push(0);
-                free_at.len() - 1
-            }
-        };
+        let slot = free_at.iter().position(|&f| f <= start).unwrap_or_else(|| {
+            free_at.push(0);
+            free_at.len() - 1
+        });
         free_at[slot] = end;
         lane[i] = u32::try_from(slot + 1).unwrap_or(u32::MAX);
     }
