@@ -213,3 +213,24 @@ fn an_interrupted_run_writes_its_reports() {
         [("sleepy".to_owned(), "skipped: cancelled: the run was interrupted".to_owned())]
     );
 }
+
+#[test]
+fn a_thousand_phases_stay_in_proportion() {
+    use milo::reports::{Excerpts, Format, render};
+    // 50 lines a phase keeps this quick in a debug build; `cargo bench --bench reports`
+    // measures 200.
+    let timeline = crate::support::large_timeline::large_timeline(1000, 50);
+    let json = serde_json::to_string_pretty(&timeline).expect("json").len();
+    let excerpts = Excerpts::new();
+    let size = |format| render(format, &timeline, &excerpts).len();
+    // Every retained line appears once in the HTML and JUnit (plus markup), never per phase
+    // pair or per attempt; the trace has no lines; the summary stops at 1 MiB.
+    let html = size(Format::Html);
+    assert!(html < json, "html {html} bytes vs timeline {json}");
+    let junit = size(Format::Junit);
+    assert!(junit < json, "junit {junit} bytes vs timeline {json}");
+    let trace = size(Format::Trace);
+    assert!(trace < 1024 * 1024, "trace {trace} bytes");
+    let markdown = size(Format::Markdown);
+    assert!(markdown <= 1024 * 1024, "markdown {markdown} bytes");
+}

@@ -3,6 +3,7 @@
 
 #![allow(dead_code, clippy::missing_panics_doc)]
 
+pub mod large_timeline;
 pub mod mcp;
 
 use std::ffi::OsString;
