@@ -132,6 +132,20 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_shows_the_ci_workflows_as_written() {
+        let readme = include_str!("../../README.md");
+        let strip = |text: &str| -> String {
+            text.lines()
+                .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+                .map(|l| format!("{l}\n"))
+                .collect()
+        };
+        for (provider, file, text) in super::CI_TEMPLATES {
+            assert!(strip(readme).contains(&strip(text)), "README's {provider:?} workflow ({file})");
+        }
+    }
+
+    #[test]
     fn rust_ci_runs_fmt_clippy_test_doc() {
         let (_, text) = TEMPLATES.iter().find(|(n, _)| *n == "rust-ci").expect("rust-ci");
         let (pipeline, _) = crate::config::parse_str(text, "p/Milo.toml".as_ref()).expect("valid");
