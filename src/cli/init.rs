@@ -141,7 +141,10 @@ mod tests {
                 .collect()
         };
         for (provider, file, text) in super::CI_TEMPLATES {
-            assert!(strip(readme).contains(&strip(text)), "README's {provider:?} workflow ({file})");
+            assert!(
+                strip(readme).contains(&strip(text)),
+                "README's {provider:?} workflow ({file})"
+            );
         }
     }
 

@@ -36,7 +36,7 @@ struct Page<'a> {
     pipeline: &'a str,
     status: &'static str,
     glyph: &'static str,
-    started_at: Option<&'a str>,
+    started_at: Option<String>,
     elapsed: String,
     counts: String,
     milo_version: &'a str,
@@ -143,7 +143,7 @@ fn page<'a>(timeline: &'a Timeline, excerpts: &Excerpts) -> Page<'a> {
             crate::state::PipelineStatus::Cancelled => "⊘",
             _ => "▶",
         },
-        started_at: timeline.started_at.as_deref(),
+        started_at: timeline.started_at.as_deref().map(when),
         elapsed: duration(timeline.elapsed),
         counts: format!(
             "{} phases: {} completed, {} failed, {} skipped, {} cancelled, {} not run",
@@ -176,7 +176,7 @@ fn chart(timeline: &Timeline) -> Chart<'_> {
     let ticks = (0..=10_000)
         .map(|i| f64::from(i) * step)
         .take_while(|&t| t <= axis + 1e-9)
-        .map(|t| Tick { x: x(t), label: duration(t) })
+        .map(|t| Tick { x: x(t), label: tick_label(t, step) })
         .collect();
     let rows: Vec<Row> = timeline
         .phases
@@ -252,6 +252,19 @@ fn tick_step(axis: f64) -> f64 {
         .into_iter()
         .find(|s| axis / s <= 10.0)
         .unwrap_or_else(|| (axis / 10.0 / 3600.0).ceil() * 3600.0)
+}
+
+/// `15s` rather than `15.00s` when the ticks are whole seconds.
+fn tick_label(t: f64, step: f64) -> String {
+    if step >= 1.0 && t < 60.0 { format!("{t:.0}s") } else { duration(t) }
+}
+
+/// `2026-11-28 14:00:00 UTC` from RFC 3339 (`2026-11-28T14:00:00.123Z`); other text as is.
+fn when(started_at: &str) -> String {
+    match started_at.strip_suffix('Z').and_then(|s| s.split_once('T')) {
+        Some((day, time)) => format!("{day} {} UTC", time.split('.').next().unwrap_or(time)),
+        None => started_at.to_owned(),
+    }
 }
 
 fn label(name: &str) -> String {

@@ -107,6 +107,11 @@ fn ticks_are_round() {
     assert!((tick_step(95.0) - 10.0).abs() < 1e-9);
     assert!((tick_step(7200.0) - 1800.0).abs() < 1e-9);
     assert!((tick_step(100_000.0) - 10_800.0).abs() < 1e-9);
+    assert_eq!(tick_label(15.0, 5.0), "15s");
+    assert_eq!(tick_label(0.5, 0.25), "0.50s");
+    assert_eq!(tick_label(120.0, 60.0), "2m 00s");
+    assert_eq!(when("2026-12-01T16:07:27.171913898Z"), "2026-12-01 16:07:27 UTC");
+    assert_eq!(when("yesterday"), "yesterday");
     assert_eq!(label("short"), "short");
     assert_eq!(label(&"x".repeat(40)).chars().count(), LABEL_CHARS);
 }
