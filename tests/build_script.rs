@@ -1,5 +1,10 @@
 //! `milo::build_script` from a real crate's build.rs (tests/fixtures/buildrs), built by cargo
 //! with the library as a build-dependency without default features.
+//!
+//! The other tests that run nested cargo builds share this binary: `cargo_excerpt`, error
+//! excerpts of real `cargo build` / `cargo test` output.
+
+mod cargo_excerpt;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

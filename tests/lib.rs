@@ -6,7 +6,6 @@ mod support;
 mod affected;
 mod artifact;
 mod capture;
-mod cargo_excerpt;
 mod commands;
 mod completions;
 mod config_errors;

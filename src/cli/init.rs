@@ -135,10 +135,8 @@ mod tests {
     fn the_readme_shows_the_ci_workflows_as_written() {
         let readme = include_str!("../../README.md");
         let strip = |text: &str| -> String {
-            text.lines()
-                .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-                .map(|l| format!("{l}\n"))
-                .collect()
+            let lines = text.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#'));
+            lines.collect::<Vec<_>>().join("\n")
         };
         for (provider, file, text) in super::CI_TEMPLATES {
             assert!(

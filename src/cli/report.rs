@@ -15,7 +15,7 @@ use crate::timeline::Timeline;
 pub fn execute(global: &GlobalArgs, args: &ReportArgs) -> Result<(), Error> {
     let path = match &args.timeline {
         Some(path) => path.clone(),
-        None => super::load::load(global)?.timeline,
+        None => super::load::load(global)?.timeline()?,
     };
     let timeline = super::view::read_timeline(&path, "report")?;
     let text = render(Format::from(args.format), &timeline, &path);

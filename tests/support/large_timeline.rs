@@ -20,6 +20,7 @@ pub fn large_timeline(phases: usize, lines: usize) -> Timeline {
         elapsed,
         progress: 0.95,
         milo_version: "0.1.0".into(),
+        affected: None,
         phases,
     }
 }
@@ -76,5 +77,7 @@ fn phase(i: usize, lines: usize) -> TimelinePhase {
         logs,
         log_file: Some(format!("logs/phase-{i:04}.log")),
         outputs: BTreeMap::new(),
+        phase: None,
+        package: None,
     }
 }

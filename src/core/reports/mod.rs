@@ -15,7 +15,7 @@ use crate::excerpt::{Excerpt, Limits};
 use crate::state::{PhaseStatus, PipelineStatus};
 use crate::timeline::{Timeline, TimelinePhase};
 
-pub(crate) use crate::report::{duration, mark as glyph};
+pub(crate) use crate::format::{duration, mark as glyph};
 
 /// A report format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
