@@ -1,8 +1,5 @@
 //! `cargo milo report` and `run --report`: real runs, the files they leave, bad input.
 
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
 use crate::support::Test;
 
 /// A pipeline whose `build` prints a compiler error, then 60 warnings, and fails; only its
@@ -182,36 +179,18 @@ fn report_on_bad_input_says_what_to_do() {
 
 #[test]
 fn an_interrupted_run_writes_its_reports() {
-    let toml = "[[pipeline.phase]]\nname = \"sleepy\"\ncmd = \"echo up; sleep 48.25\"\n";
-    let setup = Test::new().milo_toml(toml).args(["check"]).run();
+    let marker = crate::run_support::sleep_until_killed();
+    let toml = format!("[[pipeline.phase]]\nname = \"sleepy\"\ncmd = \"echo up; {marker}\"\n");
+    let setup = Test::new().milo_toml(&toml).args(["check"]).run();
     setup.success();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cargo-milo"))
-        .args(["run", "--timeline", "tl.json", "--report", "junit=junit.xml"])
-        .current_dir(&setup.root)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn cargo-milo");
-    let tl = setup.root.join("tl.json");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !std::fs::read_to_string(&tl).is_ok_and(|t| t.contains("\"up\"")) {
-        assert!(Instant::now() < deadline, "the phase never started");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let code = loop {
-        if let Some(s) = child.try_wait().expect("wait") {
-            break s.code();
-        }
-        assert!(Instant::now() < deadline, "cargo-milo did not stop");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let args = ["run", "--timeline", "tl.json", "--report", "junit=junit.xml"];
+    let code = crate::run_support::interrupt_once_up(&setup.root, &args, "-INT", 1);
     assert_eq!(code, Some(130));
     assert_eq!(
         junit_cases(&setup.read("junit.xml")),
         [("sleepy".to_owned(), "skipped: cancelled: the run was interrupted".to_owned())]
     );
+    assert!(crate::run_support::gone(&marker), "no survivors");
 }
 
 #[test]

@@ -98,3 +98,41 @@ pub fn wait_until(condition: &str) -> String {
 pub fn wait_for(file: &str) -> String {
     wait_until(&format!("[ -e {file} ]"))
 }
+
+/// Runs `cargo-milo ARGS` in `root`, waits until the timeline `root/tl.json` shows the line
+/// `up`, sends `signal` (`-INT`, `-TERM`) `times` times, and returns the exit code.
+pub fn interrupt_once_up(
+    root: &std::path::Path,
+    args: &[&str],
+    signal: &str,
+    times: usize,
+) -> Option<i32> {
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cargo-milo"))
+        .args(args)
+        .current_dir(root)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn cargo-milo");
+    let tl_path = root.join("tl.json");
+    let deadline = Instant::now() + crate::support::HANG_LIMIT;
+    while !std::fs::read_to_string(&tl_path).is_ok_and(|t| t.contains("\"up\"")) {
+        assert!(Instant::now() < deadline, "the phase never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let pid = child.id().to_string();
+    for _ in 0..times {
+        Command::new("kill").args([signal, &pid]).status().expect("kill");
+    }
+    let deadline = Instant::now() + crate::support::HANG_LIMIT;
+    loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            return s.code();
+        }
+        assert!(Instant::now() < deadline, "cargo-milo did not stop");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
