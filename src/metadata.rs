@@ -8,9 +8,12 @@
 //! [`discover::config_moves_target_dir`]): then no process is spawned.
 
 use std::cell::OnceCell;
+use std::collections::HashMap;
 use std::ffi::OsString;
 use std::fmt;
 use std::path::{Path, PathBuf};
+
+use cargo_metadata::{DependencyKind, Package, PackageId};
 
 use crate::discover::{self, Project};
 use crate::error::Error;
@@ -252,24 +255,28 @@ fn cargo_failed(stderr: &str) -> Error {
 /// The workspace model of a `cargo metadata --no-deps` answer: dependencies matched to
 /// members by the folder their `path` points at, so renamed dependencies count.
 fn workspace_of(metadata: &cargo_metadata::Metadata) -> Workspace {
-    let members = metadata.workspace_packages();
-    let dir_of = |p: &cargo_metadata::Package| {
-        p.manifest_path.parent().map(|d| d.as_std_path().to_path_buf()).unwrap_or_default()
-    };
-    let dirs: Vec<PathBuf> = members.iter().map(|p| dir_of(p)).collect();
-    let members: Vec<Member> = members
+    fn dir_of(p: &Package) -> &str {
+        p.manifest_path.parent().map_or("", |d| d.as_str())
+    }
+    // Looked up by id and by folder text: hundreds of members make linear scans (and
+    // `Path`'s component-wise comparison) the slowest part of loading.
+    let by_id: HashMap<&PackageId, &Package> =
+        metadata.packages.iter().map(|p| (&p.id, p)).collect();
+    let packages: Vec<&Package> =
+        metadata.workspace_members.iter().filter_map(|id| by_id.get(id).copied()).collect();
+    let index: HashMap<&str, usize> =
+        packages.iter().enumerate().map(|(i, p)| (dir_of(p), i)).collect();
+    let members: Vec<Member> = packages
         .iter()
-        .zip(&dirs)
-        .map(|(package, dir)| {
+        .map(|package| {
             let mut deps: Vec<MemberDep> = Vec::new();
             for dep in &package.dependencies {
-                let Some(path) = &dep.path else { continue };
-                let Some(member) = dirs.iter().position(|d| d == path.as_std_path()) else {
+                let Some(&member) = dep.path.as_ref().and_then(|p| index.get(p.as_str())) else {
                     continue;
                 };
                 let kind = match dep.kind {
-                    cargo_metadata::DependencyKind::Development => DepKind::Dev,
-                    cargo_metadata::DependencyKind::Build => DepKind::Build,
+                    DependencyKind::Development => DepKind::Dev,
+                    DependencyKind::Build => DepKind::Build,
                     _ => DepKind::Normal,
                 };
                 let dep = MemberDep { member, kind };
@@ -279,20 +286,17 @@ fn workspace_of(metadata: &cargo_metadata::Metadata) -> Workspace {
             }
             Member {
                 name: package.name.to_string(),
-                dir: dir.clone(),
+                dir: PathBuf::from(dir_of(package)),
                 manifest_path: package.manifest_path.clone().into_std_path_buf(),
                 deps,
             }
         })
         .collect();
-    let default_members = if metadata.workspace_default_members.is_available() {
-        metadata
-            .workspace_default_packages()
-            .iter()
-            .filter_map(|p| {
-                members.iter().position(|m| m.manifest_path == p.manifest_path.as_std_path())
-            })
-            .collect()
+    // Cargo before 1.71 does not list default members: then every member is one.
+    let defaults = &metadata.workspace_default_members;
+    let default_members = if defaults.is_available() {
+        let packages = defaults.iter().filter_map(|id| by_id.get(id));
+        packages.filter_map(|p| index.get(dir_of(p)).copied()).collect()
     } else {
         (0..members.len()).collect()
     };

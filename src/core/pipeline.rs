@@ -128,9 +128,19 @@ impl Pipeline {
         phases: Vec<Phase>,
         settings: PipelineSettings,
     ) -> Result<Self, PipelineError> {
+        Self::from_parts_or_back(name.into(), phases, settings).map_err(|(e, _)| e)
+    }
+
+    /// Like [`from_parts`](Self::from_parts), handing the phases back with the error (to
+    /// locate it without building the graph twice).
+    pub(crate) fn from_parts_or_back(
+        name: String,
+        phases: Vec<Phase>,
+        settings: PipelineSettings,
+    ) -> Result<Self, (PipelineError, Vec<Phase>)> {
         for phase in &phases {
             if !is_valid_phase_name(&phase.name, phase.instance.as_ref()) {
-                return Err(PipelineError::InvalidName(phase.name.clone()));
+                return Err((PipelineError::InvalidName(phase.name.clone()), phases));
             }
             let empty = match &phase.handler {
                 Handler::Shell(cmd) => cmd.trim().is_empty(),
@@ -138,11 +148,13 @@ impl Pipeline {
                 Handler::Func(_) => false,
             };
             if empty {
-                return Err(PipelineError::EmptyCommand(phase.name.clone()));
+                return Err((PipelineError::EmptyCommand(phase.name.clone()), phases));
             }
         }
-        let graph = Graph::new(&phases).map_err(PipelineError::Graph)?;
-        Ok(Self { name: name.into(), phases, graph, settings, affected: None })
+        match Graph::new(&phases) {
+            Ok(graph) => Ok(Self { name, phases, graph, settings, affected: None }),
+            Err(errors) => Err((PipelineError::Graph(errors), phases)),
+        }
     }
 
     /// The pipeline's name.

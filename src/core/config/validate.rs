@@ -7,11 +7,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::duration::{from_seconds, parse_duration};
-use super::expand::{self, Expanded, Template};
+use super::expand::{self, Template};
 use super::placeholder;
 use super::raw::{At, RawDuration, RawPhase, RawPipeline, RawPolicy};
 use crate::diagnostic::Diagnostic;
-use crate::graph::Graph;
 use crate::phase::{Backoff, Handler, OnFail, Phase, PhasePolicy, is_valid_name};
 use crate::pipeline::{Pipeline, PipelineError, PipelineSettings};
 use crate::workspace::Workspace;
@@ -71,33 +70,40 @@ pub fn validate(
                 .help("add one, e.g. `[[pipeline.phase]]` then `name = \"test\"` and `cmd = \"cargo test\"`"),
         );
     }
-    let checked: Vec<Option<Phase>> = raw.phases.iter().map(|p| v.phase(p)).collect();
-    v.self_loops(raw);
     if expands(raw) {
-        let templates = raw.phases.iter().zip(checked);
-        let templates = templates
-            .filter_map(|(raw, phase)| raw.name.as_ref().map(|name| Template { raw, name, phase }));
+        let templates = raw.phases.iter().filter_map(|raw| {
+            let phase = v.phase(raw);
+            raw.name.as_ref().map(|name| Template { raw, name, phase })
+        });
         let templates: Vec<Template> = templates.collect();
+        v.self_loops(raw);
         let expanded = expand::expand(&templates, workspace, &mut v.problems);
-        if let Some(Expanded { phases, dep_spans }) = expanded.filter(|_| v.problems.is_empty()) {
-            match Graph::new(&phases) {
-                Ok(_) => return v.build(raw, phases, settings, dir, default_name),
-                Err(errors) => v.instance_graph_errors(&phases, &dep_spans, errors),
-            }
+        if let Some(expanded) = expanded.filter(|_| v.problems.is_empty()) {
+            return v.build(
+                raw,
+                expanded.phases,
+                Some(&expanded.dep_spans),
+                settings,
+                dir,
+                default_name,
+            );
         }
-    } else if v.problems.is_empty() {
-        let phases = checked.into_iter().flatten().collect();
-        return v.build(raw, phases, settings, dir, default_name);
-    } else {
-        v.graph(raw);
+        return Err(v.sorted());
     }
+    let mut phases: Vec<Phase> = Vec::with_capacity(raw.phases.len());
+    phases.extend(raw.phases.iter().filter_map(|p| v.phase(p)));
+    v.self_loops(raw);
+    if v.problems.is_empty() {
+        return v.build(raw, phases, None, settings, dir, default_name);
+    }
+    v.graph(raw);
     Err(v.sorted())
 }
 
 /// Whether the file has per-package phases or dependencies on them (`^x`, `x:pkg`).
 fn expands(raw: &RawPipeline) -> bool {
-    raw.uses_packages()
-        || raw.phases.iter().any(|p| p.depends_on.iter().any(|d| d.value.contains(['^', ':'])))
+    let special = |d: &At<String>| d.value.bytes().any(|b| b == b'^' || b == b':');
+    raw.uses_packages() || raw.phases.iter().any(|p| p.depends_on.iter().any(special))
 }
 
 /// Collects problems while checking; its graph checks live in [`super::references`].
@@ -114,11 +120,13 @@ impl Validator {
         problems
     }
 
-    /// The pipeline of valid `phases`; the graph is checked once, while building.
+    /// The pipeline of valid `phases`; the graph is checked once, while building. Expanded
+    /// phases come with `dep_spans`, the entry behind each dependency.
     fn build(
         mut self,
         raw: &RawPipeline,
         mut phases: Vec<Phase>,
+        dep_spans: Option<&[Vec<Range<usize>>]>,
         settings: PipelineSettings,
         dir: &Path,
         default_name: impl FnOnce() -> String,
@@ -130,16 +138,19 @@ impl Validator {
         }
         let settings = PipelineSettings { dir: Some(dir.to_path_buf()), ..settings };
         let name = raw.name.as_ref().map_or_else(default_name, |n| n.value.clone());
-        match Pipeline::from_parts(name, phases, settings) {
+        match Pipeline::from_parts_or_back(name, phases, settings) {
             Ok(pipeline) => {
                 return Ok((pipeline, raw.timeline.as_ref().map(|t| dir.join(&t.value))));
             }
-            Err(PipelineError::Graph(errors)) => {
-                let named: Vec<_> =
-                    raw.phases.iter().filter_map(|p| p.name.as_ref().map(|n| (p, n))).collect();
-                self.graph_errors(&named, errors);
+            Err((PipelineError::Graph(errors), phases)) => {
+                if let Some(spans) = dep_spans {
+                    self.instance_graph_errors(&phases, spans, errors);
+                } else {
+                    let named = raw.phases.iter().filter_map(|p| p.name.as_ref().map(|n| (p, n)));
+                    self.graph_errors(&named.collect::<Vec<_>>(), errors);
+                }
             }
-            Err(other) => self.problems.push(Diagnostic::whole_file(other.to_string())),
+            Err((other, _)) => self.problems.push(Diagnostic::whole_file(other.to_string())),
         }
         Err(self.sorted())
     }
