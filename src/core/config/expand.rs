@@ -374,7 +374,23 @@ impl Deps {
             (Target::Single(t), _) => self.push(resolver.names[t].to_owned(), span),
             (Target::Every(t), _) => (0..ws.members.len()).for_each(|m| add(t, m)),
             (Target::One(t, m), _) | (Target::SamePackage(t), Some(m)) => add(t, m),
-            (Target::Caret(t), Some(m)) => ws.build_deps(m).into_iter().for_each(|d| add(t, d)),
+            (Target::Caret(t), Some(m)) => {
+                // Through members `t` does not select, on to the nearest ones it does, so
+                // the order between selected packages holds.
+                let mut seen = vec![false; ws.members.len()];
+                let mut stack = ws.build_deps(m);
+                stack.reverse();
+                while let Some(d) = stack.pop() {
+                    if std::mem::replace(&mut seen[d], true) {
+                        continue;
+                    }
+                    if index[t][d].is_some() {
+                        add(t, d);
+                    } else {
+                        stack.extend(ws.build_deps(d).into_iter().rev());
+                    }
+                }
+            }
             (Target::SamePackage(_) | Target::Caret(_), None) => {}
         }
     }

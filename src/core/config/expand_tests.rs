@@ -262,6 +262,15 @@ fn a_cycle_through_instances_shows_the_instance_path() {
 }
 
 #[test]
+fn caret_reaches_through_members_the_phase_does_not_select() {
+    // app → mid → core, and `build` skips mid: build:app still waits for build:core.
+    let text = phase("build", "packages = [\"core\", \"app\", \"gen\"]\ndepends_on = [\"^build\"]");
+    let p = load(&text).expect("valid");
+    assert_eq!(deps(&p, "build:app"), ["build:core", "build:gen"]);
+    assert_eq!(p.execution_order(), ["build:core", "build:gen", "build:app"]);
+}
+
+#[test]
 fn dev_dependency_cycles_are_legal() {
     let dir = |n: &str| PathBuf::from("/ws").join(n);
     let ws = Workspace::from_dirs(
