@@ -15,13 +15,19 @@
 //! # Ok::<(), milo::PipelineError>(())
 //! ```
 
+// cargo-milo runs phases in process groups, polls their pipes and hears SIGCHLD: Unix only.
+#[cfg(not(unix))]
+compile_error!(
+    "cargo-milo supports Unix only (Linux, macOS): it relies on process groups and signals"
+);
+
 // Pure core: data in, data out. No clocks, no processes, no files (the `core` folder).
 mod core;
 #[cfg(feature = "reports")]
 pub use crate::core::reports;
 pub use crate::core::{
-    action, affected, config, context, diagnostic, error, excerpt, format, graph, lines, outputs,
-    phase, pipeline, reducer, schedule, state, store, suggest, timeline, view, workspace,
+    action, affected, config, context, diagnostic, error, excerpt, failure, format, graph, lines,
+    outputs, phase, pipeline, reducer, schedule, state, store, suggest, timeline, view, workspace,
 };
 
 pub use action::{Action, Stream};

@@ -57,7 +57,6 @@ pub fn execute(global: &GlobalArgs, args: &RunArgs) -> Result<(), Error> {
     }
     let log_dir = timeline.parent().map(|d| d.join(crate::artifact::LOG_DIR));
     let cancel = CancelToken::new();
-    #[cfg(unix)]
     let _signals = exec::signals::cancel_on_signals(cancel.clone())
         .map_err(|e| Error::system("installing the Ctrl-C and SIGTERM handlers", e))?;
     let mode = mode(global, args);

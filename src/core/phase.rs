@@ -118,7 +118,7 @@ pub type PhaseFn =
 /// What a phase runs.
 #[derive(Clone)]
 pub enum Handler {
-    /// A command line run by the platform shell (`sh -c` / `cmd /C`).
+    /// A command line run by `/bin/sh -c`.
     Shell(String),
     /// A program and its arguments, executed directly without a shell.
     Args(Vec<String>),
@@ -222,7 +222,7 @@ impl Phase {
         }
     }
 
-    /// A phase that runs `line` through the platform shell.
+    /// A phase that runs `line` through `/bin/sh -c`.
     ///
     /// ```
     /// let fmt = milo::Phase::cmd("fmt", "cargo fmt --check").parallel(true);

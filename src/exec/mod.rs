@@ -21,11 +21,14 @@
 //! [`Action`]: crate::Action
 //! [`Store`]: crate::Store
 
+mod attempt;
+mod command;
 mod engine;
 pub mod event;
 mod func;
+mod poll;
 pub mod process;
-#[cfg(unix)]
+mod run;
 pub mod signals;
 
 use std::collections::HashMap;
@@ -35,9 +38,9 @@ use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-pub use engine::Run;
 pub use event::{AttemptId, Event, EventSink, Exit};
 pub use process::{ChildProcess, CommandRequest, Direct, ProcessSpawner, Spawner, Started};
+pub use run::Run;
 
 use crate::error::Error;
 use crate::pipeline::Pipeline;

@@ -101,25 +101,19 @@ fn install_panic_hook() {
 #[derive(Debug)]
 pub struct Signals {
     flag: std::sync::Arc<AtomicBool>,
-    #[cfg(unix)]
     ids: Vec<signal_hook::SigId>,
 }
 
 impl Signals {
-    /// Starts catching SIGTERM, SIGINT and SIGHUP (on Unix; nothing elsewhere).
+    /// Starts catching SIGTERM, SIGINT and SIGHUP.
     pub fn catch() -> io::Result<Self> {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
         let flag = std::sync::Arc::new(AtomicBool::new(false));
-        #[cfg(unix)]
-        {
-            use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-            let mut ids = Vec::new();
-            for signal in [SIGTERM, SIGINT, SIGHUP] {
-                ids.push(signal_hook::flag::register(signal, std::sync::Arc::clone(&flag))?);
-            }
-            Ok(Self { flag, ids })
+        let mut ids = Vec::new();
+        for signal in [SIGTERM, SIGINT, SIGHUP] {
+            ids.push(signal_hook::flag::register(signal, std::sync::Arc::clone(&flag))?);
         }
-        #[cfg(not(unix))]
-        Ok(Self { flag })
+        Ok(Self { flag, ids })
     }
 
     /// Whether a signal arrived.
@@ -130,7 +124,6 @@ impl Signals {
 
 impl Drop for Signals {
     fn drop(&mut self) {
-        #[cfg(unix)]
         for id in self.ids.drain(..) {
             signal_hook::low_level::unregister(id);
         }

@@ -1,0 +1,110 @@
+//! Waiting for anything at once: the captured pipes of every direct child, SIGCHLD, and the
+//! wake-up socket the other threads (closures, spawners that report, cancellation) ring.
+
+use std::collections::HashMap;
+use std::io::{self, Read};
+use std::os::fd::AsFd;
+use std::os::unix::net::UnixStream;
+use std::time::Duration;
+
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+
+use crate::exec::attempt::{Attempt, Pipe};
+use crate::exec::event::{AttemptId, Waker};
+use crate::lines::LineBatch;
+
+/// The executor's wait: one `poll` over the wake-up socket and every open pipe.
+pub(super) struct Poller {
+    wake_rx: UnixStream,
+    /// SIGCHLD rings the socket (else children are asked at every wake-up).
+    sigchld: Option<signal_hook::SigId>,
+}
+
+/// What a wait found.
+#[derive(Debug, Default)]
+pub(super) struct Wakeup {
+    /// The socket rang: an event, a cancellation, or a child's exit (SIGCHLD).
+    pub(super) rang: bool,
+    /// Readable pipes: the attempt and the pipe's index.
+    pub(super) ready: Vec<(AttemptId, usize)>,
+}
+
+impl Poller {
+    /// The socket pair, SIGCHLD routed to it, and the waker that rings it.
+    pub(super) fn new() -> io::Result<(Self, Waker)> {
+        let (wake_rx, wake_tx) = UnixStream::pair()?;
+        wake_rx.set_nonblocking(true)?;
+        wake_tx.set_nonblocking(true)?;
+        // Every child's exit wakes the loop, which then asks its children which one it was.
+        let sigchld = wake_tx.try_clone().ok().and_then(|w| {
+            signal_hook::low_level::pipe::register(signal_hook::consts::SIGCHLD, w).ok()
+        });
+        Ok((Self { wake_rx, sigchld }, Waker::new(wake_tx)))
+    }
+
+    /// Whether every child's exit rings the socket; when not, the executor must ask its
+    /// children at every wake-up.
+    pub(super) fn hears_exits(&self) -> bool {
+        self.sigchld.is_some()
+    }
+
+    /// Waits up to `timeout` for the socket or a pipe of an attempt in `live`.
+    pub(super) fn wait(&self, live: &HashMap<AttemptId, Attempt>, timeout: Duration) -> Wakeup {
+        let mut wakeup = Wakeup::default();
+        {
+            let mut owners = Vec::new();
+            let mut fds = vec![PollFd::new(self.wake_rx.as_fd(), PollFlags::POLLIN)];
+            for (id, attempt) in live {
+                for (k, fd) in attempt.open_pipes() {
+                    fds.push(PollFd::new(fd, PollFlags::POLLIN));
+                    owners.push((*id, k));
+                }
+            }
+            let ms = u16::try_from(timeout.as_millis().max(1)).unwrap_or(u16::MAX);
+            if poll(&mut fds, PollTimeout::from(ms)).is_ok_and(|n| n > 0) {
+                let hit = |f: &PollFd<'_>| f.revents().is_some_and(|r| !r.is_empty());
+                wakeup.rang = hit(&fds[0]);
+                wakeup.ready =
+                    owners.iter().zip(&fds[1..]).filter(|(_, f)| hit(f)).map(|(o, _)| *o).collect();
+            }
+        }
+        if wakeup.rang {
+            // A short read means the socket is empty: no second call just to see EAGAIN.
+            let mut sink = [0u8; 256];
+            while matches!((&self.wake_rx).read(&mut sink), Ok(n) if n == sink.len()) {}
+        }
+        wakeup
+    }
+}
+
+impl Drop for Poller {
+    fn drop(&mut self) {
+        if let Some(id) = self.sigchld {
+            signal_hook::low_level::unregister(id);
+        }
+    }
+}
+
+impl std::fmt::Debug for Poller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Poller").field("sigchld", &self.sigchld.is_some()).finish_non_exhaustive()
+    }
+}
+
+/// Reads what `pipe` has into `buf`: its complete lines, and whether it reached its end (then
+/// the last partial line is among them).
+pub(super) fn read(pipe: &mut Pipe, buf: &mut [u8]) -> (LineBatch, bool) {
+    let n = loop {
+        match pipe.reader.read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            other => break other.unwrap_or(0),
+        }
+    };
+    let mut lines = LineBatch::default();
+    if n == 0 {
+        pipe.splitter.finish(|l| lines.push(l));
+    } else {
+        pipe.splitter.push(&buf[..n], |l| lines.push(l));
+    }
+    (lines, n == 0)
+}

@@ -1,0 +1,120 @@
+//! A prepared run: the store and its subscribers, the plan, the settings and the scratch
+//! folder; [`Run::execute`] hands them to the executor loop and records the end.
+
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use crate::action::Action;
+use crate::artifact::TimelineWriter;
+use crate::clock::RealClock;
+use crate::error::Error;
+use crate::exec::command::Scratch;
+use crate::exec::engine::{Engine, QUEUE};
+use crate::exec::poll::Poller;
+use crate::exec::{CancelToken, RunOptions, Spawner, effective_jobs};
+use crate::pipeline::Pipeline;
+use crate::schedule::Plan;
+use crate::state::PipelineState;
+use crate::store::{StateHandle, Store, set_active_pipeline};
+
+/// A prepared run: the store exists (subscribe to it, hand its state to other threads),
+/// nothing has started. [`execute`](Self::execute) runs it.
+pub struct Run {
+    pub(super) pipeline: Arc<Pipeline>,
+    pub(super) store: Store,
+    pub(super) names: Vec<Arc<str>>,
+    pub(super) plan: Plan,
+    pub(super) jobs: usize,
+    pub(super) fail_fast: bool,
+    pub(super) capture: bool,
+    pub(super) cancel: CancelToken,
+    pub(super) grace: Duration,
+    pub(super) drain: Duration,
+    pub(super) spawner: Arc<dyn Spawner>,
+    writer: Option<TimelineWriter>,
+    pub(super) scratch: Scratch,
+}
+
+impl Run {
+    /// Prepares a run of `pipeline`: builds the store, subscribes the timeline writer (when
+    /// a timeline path is given) and then `options.subscribers`.
+    pub fn new(pipeline: &Pipeline, options: RunOptions) -> Result<Self, Error> {
+        let settings = pipeline.settings();
+        let mut state = PipelineState::new(pipeline);
+        let durations = match options.durations {
+            Some(d) => Some(d),
+            None => options.timeline.as_deref().and_then(crate::artifact::previous_durations),
+        };
+        let plan = Plan::new(pipeline, durations.as_ref());
+        let mut writer = None;
+        if let Some(path) = &options.timeline {
+            state.log_dir = Some(crate::artifact::LOG_DIR.to_owned());
+            writer = Some(TimelineWriter::create(path)?);
+        }
+        let names = state.phases.iter().map(|p| Arc::clone(&p.name)).collect();
+        let mut store = Store::new(state);
+        if let Some(w) = &mut writer {
+            w.attach(&mut store)?;
+        }
+        for s in options.subscribers {
+            store.subscribe(s);
+        }
+        let scratch = Scratch::new()?;
+        Ok(Self {
+            pipeline: Arc::new(pipeline.clone()),
+            store,
+            names,
+            plan,
+            jobs: effective_jobs(options.jobs.unwrap_or(settings.jobs)),
+            fail_fast: options.fail_fast.unwrap_or(settings.fail_fast),
+            capture: options.capture.unwrap_or(settings.capture_output),
+            cancel: options.cancel,
+            grace: options.grace,
+            drain: options.drain,
+            spawner: options.spawner,
+            writer,
+            scratch,
+        })
+    }
+
+    /// The store's state, readable from other threads while the run goes on.
+    pub fn handle(&self) -> StateHandle {
+        self.store.handle()
+    }
+
+    /// Adds a subscriber (after the timeline writer and the options' subscribers).
+    pub fn subscribe(&mut self, subscriber: impl FnMut(&Action, &PipelineState) + Send + 'static) {
+        self.store.subscribe(subscriber);
+    }
+
+    /// Runs the pipeline to its end and returns the final state (see [`run`](super::run)).
+    pub fn execute(mut self) -> Result<PipelineState, Error> {
+        let (tx, rx) = mpsc::sync_channel(QUEUE);
+        let (poller, waker) = Poller::new()
+            .map_err(|e| Error::system("creating the executor's wake-up socket", e))?;
+        self.cancel.set_waker(Some((tx.clone(), waker.clone())));
+        set_active_pipeline(Some(self.store.handle()));
+        let mut engine = Engine::new(&mut self, RealClock::start(), tx, waker, poller);
+        engine.main_loop(&rx);
+        // Dropping the loop ends whatever is left of the phases, then stops hearing SIGCHLD.
+        drop(engine);
+        self.cancel.set_waker(None);
+        set_active_pipeline(None);
+        let result = match self.writer.take() {
+            Some(writer) => writer.finish(&self.store.handle()),
+            None => Ok(()),
+        };
+        let state = self.store.into_state();
+        result.map(|()| state)
+    }
+}
+
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Run")
+            .field("pipeline", &self.pipeline.name())
+            .field("jobs", &self.jobs)
+            .finish_non_exhaustive()
+    }
+}
