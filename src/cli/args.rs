@@ -110,6 +110,10 @@ pub struct RunArgs {
     /// Pass phase output straight through instead of capturing it.
     #[arg(long)]
     pub no_capture: bool,
+    /// Leave processes that phases started outside their process groups (daemons) running
+    /// after the run, as `keep_daemons = true` does for one phase.
+    #[arg(long)]
+    pub keep_daemons: bool,
     /// Write the timeline here.
     #[arg(long, value_name = "PATH")]
     pub timeline: Option<PathBuf>,

@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 use std::io::IsTerminal;
 
 use super::load::{current_dir, load, print};
+use super::orphans::{Adoption, Keep};
 use super::{GlobalArgs, ProgressChoice, RunArgs};
 use crate::error::Error;
 use crate::exec::{self, CancelToken, RunOptions, effective_jobs};
@@ -75,14 +76,20 @@ pub fn execute(global: &GlobalArgs, args: &RunArgs) -> Result<(), Error> {
             options.subscribers.push(Box::new(move |a, s| bars.on_action(a, s)));
         }
     }
-    let adopted = super::orphans::adopt();
+    let adoption = Adoption::start();
+    if let Some(adoption) = &adoption {
+        options.spawner = adoption.record(options.spawner);
+    }
     let state =
         if tui { super::run_tui::run(&pipeline, options)? } else { exec::run(&pipeline, options)? };
-    let escaped = if adopted { super::orphans::end_all() } else { 0 };
+    let keep = Keep::of(&pipeline, args.keep_daemons);
+    let escaped = adoption.map_or(0, |a| a.end_escaped(&keep));
     if escaped > 0 && !global.quiet {
         eprintln!(
             "warning: ended {escaped} process(es) that a phase left running outside its process \
-             group (started with setsid or as a daemon)"
+             group (started with setsid or as a daemon)\n  \
+             = help: to leave a phase's daemons running, set `keep_daemons = true` on it, or \
+             pass --keep-daemons"
         );
     }
     finish(&state, mode, log_dir.as_deref());

@@ -202,6 +202,10 @@ pub struct Phase {
     pub env: BTreeMap<String, String>,
     /// For an instance of a per-package phase, its phase and package.
     pub instance: Option<Instance>,
+    /// Leave the processes this phase starts outside its process group (daemons it starts
+    /// on purpose: a compiler cache server, a database for tests) running after the run.
+    /// Only `cargo milo run` ends such processes (on Linux); a library run never looks.
+    pub keep_daemons: bool,
 }
 
 impl Phase {
@@ -219,6 +223,7 @@ impl Phase {
             cwd: None,
             env: BTreeMap::new(),
             instance: None,
+            keep_daemons: false,
         }
     }
 
@@ -320,6 +325,14 @@ impl Phase {
     #[must_use]
     pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.env.insert(key.into(), value.into());
+        self
+    }
+
+    /// Sets whether the processes this phase starts outside its process group keep running
+    /// after the run (see [`Phase::keep_daemons`](Self#structfield.keep_daemons)).
+    #[must_use]
+    pub fn keep_daemons(mut self, keep: bool) -> Self {
+        self.keep_daemons = keep;
         self
     }
 }

@@ -197,6 +197,7 @@ impl Validator {
             cwd: raw.cwd.as_ref().map(|c| c.value.clone().into()),
             env,
             instance: None,
+            keep_daemons: raw.keep_daemons.as_ref().is_some_and(|k| k.value),
         };
         Some(phase)
     }
@@ -475,7 +476,7 @@ mod tests {
         assert!(!s.fail_fast && s.capture_output && s.jobs == 0 && s.env.is_empty());
         assert_eq!(s.dir.as_deref(), Some(Path::new("/proj")));
         let a = &p.phases()[0];
-        assert!(!a.parallel);
+        assert!(!a.parallel && !a.keep_daemons);
         assert_eq!((a.weight, a.max_logs, a.timeout, a.cwd.as_ref()), (1, 200, None, None));
         assert_eq!(a.policy.on_fail, OnFail::Stop);
     }
@@ -501,6 +502,7 @@ max_logs = 0
 timeout = "1m 30s"
 cwd = "crates/b"
 env = { B = "2" }
+keep_daemons = true
 policy = { on_fail = "retry", max_retries = 2, retry_delay = 0.25, retry_backoff = "exponential" }
 "#,
         )
@@ -519,6 +521,7 @@ policy = { on_fail = "retry", max_retries = 2, retry_delay = 0.25, retry_backoff
         assert_eq!(b.timeout, Some(Duration::from_secs(90)));
         assert_eq!(b.cwd.as_deref(), Some(Path::new("/proj/crates/b")));
         assert_eq!(b.env["B"], "2");
+        assert!(b.keep_daemons);
         assert_eq!(b.policy.on_fail, OnFail::Retry);
         assert_eq!(b.policy.max_retries, 2);
         assert_eq!(b.policy.retry_delay, Duration::from_millis(250));

@@ -79,6 +79,8 @@ pub struct RawPhase {
     pub cwd: Option<At<String>>,
     /// `env`.
     pub env: Vec<(At<String>, At<String>)>,
+    /// `keep_daemons`.
+    pub keep_daemons: Option<At<bool>>,
     /// `policy`.
     pub policy: RawPolicy,
     /// `packages`: one instance per package.

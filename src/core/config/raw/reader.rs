@@ -55,6 +55,7 @@ const PHASE_KEYS: &[&str] = &[
     "timeout",
     "cwd",
     "env",
+    "keep_daemons",
     "policy",
     "packages",
 ];
@@ -200,6 +201,7 @@ impl Reader {
                 "timeout" => p.timeout = self.duration(k, value),
                 "cwd" => p.cwd = self.string(k, value),
                 "env" => p.env = self.env(k, value),
+                "keep_daemons" => p.keep_daemons = self.boolean(k, value),
                 "policy" => {
                     if let Some(policy) = self.table(k, value) {
                         p.policy = self.policy(policy);
