@@ -27,7 +27,8 @@ mod core;
 pub use crate::core::reports;
 pub use crate::core::{
     action, affected, config, context, diagnostic, error, excerpt, failure, format, graph, lines,
-    outputs, phase, pipeline, reducer, schedule, state, store, suggest, timeline, view, workspace,
+    merge, outputs, phase, pipeline, reducer, schedule, state, store, suggest, timeline, view,
+    workspace,
 };
 
 pub use action::{Action, Stream};

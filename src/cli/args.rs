@@ -72,6 +72,8 @@ pub enum Command {
     Mcp(McpArgs),
     /// Write a report of a recorded timeline: `JUnit` XML, Chrome trace, HTML or Markdown.
     Report(ReportArgs),
+    /// Work with recorded timelines: `timeline merge`.
+    Timeline(TimelineArgs),
 }
 
 impl Command {
@@ -88,6 +90,7 @@ impl Command {
             Self::Completions(_) => "completions",
             Self::Mcp(_) => "mcp",
             Self::Report(_) => "report",
+            Self::Timeline(_) => "timeline",
         }
     }
 }
@@ -282,4 +285,32 @@ pub struct McpArgs {
     /// Offer the `run` and `cancel` tools (without it the server is read-only).
     #[arg(long)]
     pub allow_run: bool,
+}
+
+/// `cargo milo timeline`.
+#[derive(Debug, Args)]
+pub struct TimelineArgs {
+    /// What to do with timelines.
+    #[command(subcommand)]
+    pub command: TimelineCommand,
+}
+
+/// `cargo milo timeline` commands.
+#[derive(Debug, Subcommand)]
+pub enum TimelineCommand {
+    /// Join the partial timelines of one pipeline (the jobs of an exported CI pipeline) into
+    /// one: each phase from the run that ran it, times on one clock, logs copied beside it.
+    Merge(MergeArgs),
+}
+
+/// `cargo milo timeline merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Timeline files, or folders searched recursively for them (every `*.json` holding
+    /// `schema_version` and `phases`).
+    #[arg(value_name = "FILE|DIR", required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// Write the merged timeline here; the phases' logs go to `logs/` beside it.
+    #[arg(short, long, value_name = "OUT")]
+    pub output: PathBuf,
 }

@@ -14,6 +14,8 @@ mod orphans;
 mod report;
 mod run;
 mod run_tui;
+mod timeline_merge;
+mod timelines;
 mod view;
 
 use std::ffi::OsString;
@@ -24,7 +26,8 @@ use clap::Parser;
 
 pub use args::{
     CiProvider, Cli, ColorChoice, Command, CompletionsArgs, GlobalArgs, GraphArgs, GraphFormat,
-    InitArgs, McpArgs, ProgressChoice, ReportArgs, ReportFormat, ReportSpec, RunArgs, ViewArgs,
+    InitArgs, McpArgs, MergeArgs, ProgressChoice, ReportArgs, ReportFormat, ReportSpec, RunArgs,
+    TimelineArgs, TimelineCommand, ViewArgs,
 };
 pub use load::load as load_config;
 
@@ -78,5 +81,8 @@ fn dispatch(cli: &Cli) -> Result<(), Error> {
         }
         Command::Mcp(args) => mcp::execute(&cli.global, args),
         Command::Report(args) => report::execute(&cli.global, args),
+        Command::Timeline(TimelineArgs { command: TimelineCommand::Merge(args) }) => {
+            timeline_merge::execute(&cli.global, args)
+        }
     }
 }

@@ -50,6 +50,12 @@ pub fn read_timeline(path: &Path, command: &str) -> Result<Timeline, Error> {
         ),
         _ => Error::io("reading the timeline", path, e),
     })?;
+    parse_timeline(path, &text)
+}
+
+/// Parses the text of the timeline file at `path`, with an error naming the file and saying
+/// what is wrong with it.
+pub fn parse_timeline(path: &Path, text: &str) -> Result<Timeline, Error> {
     let newer = |version: u32| {
         Error::usage(
             format!(
@@ -59,9 +65,9 @@ pub fn read_timeline(path: &Path, command: &str) -> Result<Timeline, Error> {
             "upgrade cargo-milo: `cargo install cargo-milo`",
         )
     };
-    let timeline: Timeline = serde_json::from_str(&text).map_err(|e| {
+    let timeline: Timeline = serde_json::from_str(text).map_err(|e| {
         // A newer file may not parse at all (a new status): say so rather than why not.
-        if let Some(version) = schema_version(&text).filter(|&v| v > SCHEMA_VERSION) {
+        if let Some(version) = schema_version(text).filter(|&v| v > SCHEMA_VERSION) {
             return newer(version);
         }
         let message = e.to_string();

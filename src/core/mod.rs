@@ -14,6 +14,7 @@ pub mod failure;
 pub mod format;
 pub mod graph;
 pub mod lines;
+pub mod merge;
 pub mod outputs;
 pub mod phase;
 pub mod pipeline;
