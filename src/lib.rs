@@ -26,9 +26,9 @@ mod core;
 #[cfg(feature = "reports")]
 pub use crate::core::reports;
 pub use crate::core::{
-    action, affected, config, context, diagnostic, error, excerpt, failure, format, graph, lines,
-    merge, outputs, phase, pipeline, reducer, schedule, state, store, suggest, timeline, view,
-    workspace,
+    action, affected, config, context, diagnostic, error, excerpt, export, failure, format, graph,
+    lines, merge, outputs, phase, pipeline, reducer, schedule, state, store, suggest, timeline,
+    view, workspace,
 };
 
 pub use action::{Action, Stream};

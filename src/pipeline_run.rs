@@ -8,6 +8,16 @@ use crate::metadata::{Cargo, CargoEnv};
 use crate::pipeline::Pipeline;
 use crate::state::PipelineState;
 
+/// The usage error for targets that name no phase, with the closest name.
+fn unknown_targets(unknown: &[(String, Option<String>)]) -> Error {
+    let names: Vec<String> = unknown.iter().map(|(n, _)| format!("`{n}`")).collect();
+    let help = unknown
+        .iter()
+        .find_map(|(n, s)| s.as_ref().map(|s| format!("did you mean `{s}` instead of `{n}`?")))
+        .unwrap_or_else(|| "see the phases with `cargo milo list`".to_owned());
+    Error::usage(format!("no phase named {} in Milo.toml", names.join(", ")), help)
+}
+
 impl Pipeline {
     /// Parses and validates Milo.toml text. Relative paths (`cwd`) resolve against the
     /// current directory; use [`from_path`](Self::from_path) to resolve them against a file's
@@ -70,16 +80,26 @@ impl Pipeline {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn select_targets(&self, targets: &[String]) -> Result<Self, Error> {
-        self.select(targets).map_err(|unknown| {
-            let names: Vec<String> = unknown.iter().map(|(n, _)| format!("`{n}`")).collect();
-            let help = unknown
-                .iter()
-                .find_map(|(n, s)| {
-                    s.as_ref().map(|s| format!("did you mean `{s}` instead of `{n}`?"))
-                })
-                .unwrap_or_else(|| "see the phases with `cargo milo list`".to_owned());
-            Error::usage(format!("no phase named {} in Milo.toml", names.join(", ")), help)
-        })
+        self.select(targets).map_err(|unknown| unknown_targets(&unknown))
+    }
+
+    /// The positions of exactly `targets` (a per-package phase's name: all its instances),
+    /// for `run --only`; unknown names make a usage error like
+    /// [`select_targets`](Self::select_targets)'s.
+    ///
+    /// ```
+    /// use milo::{Phase, Pipeline};
+    /// let pipeline = Pipeline::new("ci")
+    ///     .phase(Phase::cmd("build", "true"))
+    ///     .phase(Phase::cmd("test", "true").depends_on(["build"]))
+    ///     .build()?;
+    /// assert_eq!(pipeline.only_targets(&["test".into()])?, [1]);
+    /// let err = pipeline.only_targets(&["tset".into()]).unwrap_err().to_string();
+    /// assert!(err.contains("did you mean `test`"), "{err}");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn only_targets(&self, targets: &[String]) -> Result<Vec<usize>, Error> {
+        self.find_targets(targets).map_err(|unknown| unknown_targets(&unknown))
     }
 
     /// Runs the pipeline to its end and returns the final state (see [`exec::run`]).

@@ -74,6 +74,9 @@ pub enum Command {
     Report(ReportArgs),
     /// Work with recorded timelines: `timeline merge`.
     Timeline(TimelineArgs),
+    /// Write the pipeline as CI jobs (one per phase, `needs:` from the graph) for GitHub
+    /// Actions or GitLab CI.
+    Export(ExportArgs),
 }
 
 impl Command {
@@ -91,6 +94,7 @@ impl Command {
             Self::Mcp(_) => "mcp",
             Self::Report(_) => "report",
             Self::Timeline(_) => "timeline",
+            Self::Export(_) => "export",
         }
     }
 }
@@ -101,6 +105,14 @@ pub struct RunArgs {
     /// Run only these phases and their dependencies.
     #[arg(value_name = "TARGET")]
     pub targets: Vec<String>,
+    /// Run exactly the TARGETs, none of their dependencies: their dependencies' results come
+    /// from `--results-from DIR` (how each job of an exported CI pipeline runs its phase).
+    #[arg(long, requires = "targets", conflicts_with = "affected")]
+    pub only: bool,
+    /// With `--only`: a folder of recorded timelines (searched recursively) holding the
+    /// results of the dependencies `--only` does not run.
+    #[arg(long, value_name = "DIR", requires = "only")]
+    pub results_from: Option<PathBuf>,
     /// Most phases at once (default: `jobs` in Milo.toml, else available parallelism).
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<usize>,
@@ -313,4 +325,24 @@ pub struct MergeArgs {
     /// Write the merged timeline here; the phases' logs go to `logs/` beside it.
     #[arg(short, long, value_name = "OUT")]
     pub output: PathBuf,
+}
+
+/// `cargo milo export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The CI system.
+    #[arg(value_enum, value_name = "CI")]
+    pub ci: CiSystem,
+    /// Write the file here (default: print it).
+    #[arg(short, long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+}
+
+/// The CI systems `export` writes for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CiSystem {
+    /// A GitHub Actions workflow (`.github/workflows/milo.yml`).
+    Github,
+    /// A GitLab CI pipeline (`.gitlab-ci.yml`).
+    Gitlab,
 }

@@ -30,7 +30,11 @@ pub fn current_dir() -> Result<std::path::PathBuf, Error> {
 /// `path` as the user would type it: relative to the current folder when inside it.
 pub fn shown(path: &Path) -> String {
     let cwd = std::env::current_dir().unwrap_or_default();
-    path.strip_prefix(&cwd).unwrap_or(path).display().to_string()
+    match path.strip_prefix(&cwd) {
+        Ok(rel) if rel.as_os_str().is_empty() => ".".to_owned(),
+        Ok(rel) => rel.display().to_string(),
+        Err(_) => path.display().to_string(),
+    }
 }
 
 /// Writes `text` to stdout. A closed pipe (`cargo milo order | head -1`) is not an error.

@@ -4,6 +4,7 @@ mod args;
 mod check;
 mod color;
 mod completions;
+mod export;
 mod graph;
 mod init;
 mod list;
@@ -12,6 +13,7 @@ mod mcp;
 mod order;
 mod orphans;
 mod report;
+mod results_from;
 mod run;
 mod run_tui;
 mod timeline_merge;
@@ -25,9 +27,9 @@ use std::process::ExitCode;
 use clap::Parser;
 
 pub use args::{
-    CiProvider, Cli, ColorChoice, Command, CompletionsArgs, GlobalArgs, GraphArgs, GraphFormat,
-    InitArgs, McpArgs, MergeArgs, ProgressChoice, ReportArgs, ReportFormat, ReportSpec, RunArgs,
-    TimelineArgs, TimelineCommand, ViewArgs,
+    CiProvider, CiSystem, Cli, ColorChoice, Command, CompletionsArgs, ExportArgs, GlobalArgs,
+    GraphArgs, GraphFormat, InitArgs, McpArgs, MergeArgs, ProgressChoice, ReportArgs, ReportFormat,
+    ReportSpec, RunArgs, TimelineArgs, TimelineCommand, ViewArgs,
 };
 pub use load::load as load_config;
 
@@ -81,6 +83,7 @@ fn dispatch(cli: &Cli) -> Result<(), Error> {
         }
         Command::Mcp(args) => mcp::execute(&cli.global, args),
         Command::Report(args) => report::execute(&cli.global, args),
+        Command::Export(args) => export::execute(&cli.global, args),
         Command::Timeline(TimelineArgs { command: TimelineCommand::Merge(args) }) => {
             timeline_merge::execute(&cli.global, args)
         }

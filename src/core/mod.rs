@@ -10,6 +10,7 @@ pub mod context;
 pub mod diagnostic;
 pub mod error;
 pub mod excerpt;
+pub mod export;
 pub mod failure;
 pub mod format;
 pub mod graph;

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::affected::Affected;
+use crate::export::ExportSettings;
 
 use crate::graph::{Graph, GraphError};
 use crate::phase::{Handler, Phase, is_valid_phase_name};
@@ -83,6 +84,8 @@ pub struct PipelineSettings {
     /// Globs (relative to `dir`) of files whose change affects every package under
     /// `run --affected`.
     pub affected_global: Vec<String>,
+    /// How `cargo milo export` writes CI jobs (`[pipeline.export]`).
+    pub export: ExportSettings,
 }
 
 impl Default for PipelineSettings {
@@ -94,6 +97,7 @@ impl Default for PipelineSettings {
             env: BTreeMap::new(),
             dir: None,
             affected_global: Vec::new(),
+            export: ExportSettings::default(),
         }
     }
 }
@@ -192,14 +196,13 @@ impl Pipeline {
         self.graph.execution_order().into_iter().map(|i| self.phases[i].name.as_str()).collect()
     }
 
-    /// A pipeline of `targets` and everything they depend on, in declaration order. A
-    /// per-package phase's name (`test`) selects all its instances, an instance's name
-    /// (`test:core`) one. Unknown targets are returned as the error, each with the closest
-    /// name.
-    pub fn select(&self, targets: &[String]) -> Result<Self, Vec<(String, Option<String>)>> {
-        if targets.is_empty() {
-            return Ok(self.clone());
-        }
+    /// The positions of `targets` in [`phases`](Self::phases): a phase's name, or a
+    /// per-package phase's name (`test`) for all its instances. Unknown targets are returned
+    /// as the error, each with the closest name.
+    pub fn find_targets(
+        &self,
+        targets: &[String],
+    ) -> Result<Vec<usize>, Vec<(String, Option<String>)>> {
         let mut unknown = Vec::new();
         let mut idx = Vec::new();
         for t in targets {
@@ -219,14 +222,47 @@ impl Pipeline {
                 unknown.push((t.clone(), crate::suggest::closest(t, names).map(str::to_owned)));
             }
         }
-        if !unknown.is_empty() {
-            return Err(unknown);
+        if unknown.is_empty() { Ok(idx) } else { Err(unknown) }
+    }
+
+    /// A pipeline of `targets` and everything they depend on, in declaration order. A
+    /// per-package phase's name (`test`) selects all its instances, an instance's name
+    /// (`test:core`) one. Unknown targets are returned as the error, each with the closest
+    /// name.
+    pub fn select(&self, targets: &[String]) -> Result<Self, Vec<(String, Option<String>)>> {
+        if targets.is_empty() {
+            return Ok(self.clone());
         }
+        let idx = self.find_targets(targets)?;
         let keep = self.graph.closure(&idx);
         let phases: Vec<Phase> =
             self.phases.iter().zip(&keep).filter(|(_, k)| **k).map(|(p, _)| p.clone()).collect();
         // A closure of a valid graph is valid: every dependency of a kept phase is kept.
         let graph = Graph::new(&phases).map_err(|_| Vec::new())?;
+        Ok(self.with_phases(phases, graph))
+    }
+
+    /// The phases marked in `keep` (by position) alone, their dependencies on the others
+    /// dropped: what `run --only` shows in its plan and progress.
+    pub fn only(&self, keep: &[bool]) -> Result<Self, PipelineError> {
+        let kept: std::collections::HashSet<&str> = self
+            .phases
+            .iter()
+            .zip(keep)
+            .filter(|(_, k)| **k)
+            .map(|(p, _)| p.name.as_str())
+            .collect();
+        let phases: Vec<Phase> = self
+            .phases
+            .iter()
+            .filter(|p| kept.contains(p.name.as_str()))
+            .map(|p| {
+                let deps = p.depends_on.iter().filter(|d| kept.contains(d.as_str())).cloned();
+                Phase { depends_on: deps.collect(), ..p.clone() }
+            })
+            .collect();
+        // Phases of a valid graph and edges among them: still valid.
+        let graph = Graph::new(&phases).map_err(PipelineError::Graph)?;
         Ok(self.with_phases(phases, graph))
     }
 
@@ -432,6 +468,21 @@ mod tests {
         assert_eq!(selected.execution_order(), ["a", "b"]);
         let unknown = p.select(&["bb".to_owned()]).expect_err("unknown");
         assert_eq!(unknown, [("bb".to_owned(), Some("b".to_owned()))]);
+    }
+
+    #[test]
+    fn only_keeps_the_marked_phases_and_the_edges_between_them() {
+        let p = Pipeline::new("p")
+            .phase(Phase::cmd("a", "true"))
+            .phase(Phase::cmd("b", "true").depends_on(["a"]))
+            .phase(Phase::cmd("c", "true").depends_on(["a", "b"]))
+            .build()
+            .expect("valid");
+        let idx = p.find_targets(&["c".to_owned(), "b".to_owned()]).expect("known");
+        assert_eq!(idx, [2, 1]);
+        let only = p.only(&[false, true, true]).expect("valid");
+        assert_eq!(only.execution_order(), ["b", "c"]);
+        assert_eq!(only.get("c").map(|c| c.depends_on.clone()), Some(vec!["b".to_owned()]));
     }
 
     /// Instance `phase:package` of a per-package phase.

@@ -16,6 +16,7 @@
 
 mod duration;
 mod expand;
+mod export;
 pub mod placeholder;
 pub mod raw;
 mod references;

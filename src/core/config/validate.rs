@@ -44,6 +44,7 @@ pub fn validate(
         env: v.env(&raw.env),
         dir: None,
         affected_global: v.globs(&raw.affected_global),
+        export: super::export::settings(raw.export.as_ref(), &mut v.problems),
     };
     if let Some(name) = &raw.name
         && name.value.trim().is_empty()

@@ -8,7 +8,7 @@ mod model;
 mod pieces;
 mod reader;
 
-pub use model::{At, RawDuration, RawPackages, RawPhase, RawPipeline, RawPolicy};
+pub use model::{At, RawDuration, RawExport, RawPackages, RawPhase, RawPipeline, RawPolicy};
 
 use crate::diagnostic::Diagnostic;
 

@@ -46,10 +46,27 @@ pub struct RawPipeline {
     pub env: Vec<(At<String>, At<String>)>,
     /// `affected_global`: globs of files whose change affects every package.
     pub affected_global: Vec<At<String>>,
+    /// `[pipeline.export]`: how `cargo milo export` writes CI jobs.
+    pub export: Option<RawExport>,
     /// `[[pipeline.phase]]`, in declaration order.
     pub phases: Vec<RawPhase>,
     /// The length of the file, where a "missing" problem points.
     pub end: usize,
+}
+
+/// `[pipeline.export]`.
+#[derive(Debug, Clone, Default)]
+pub struct RawExport {
+    /// `install`: the command that installs cargo-milo in a job.
+    pub install: Option<At<String>>,
+    /// `setup`: commands a phase's job runs before the phase.
+    pub setup: Vec<At<String>>,
+    /// `runs_on`: the GitHub Actions runner label.
+    pub runs_on: Option<At<String>>,
+    /// `image`: the GitLab CI image (`""`: none, the runner's default).
+    pub image: Option<At<String>>,
+    /// `tags`: GitLab CI runner tags.
+    pub tags: Vec<At<String>>,
 }
 
 /// One `[[pipeline.phase]]`.

@@ -9,7 +9,7 @@ use std::ops::Range;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use super::model::{At, RawDuration, RawPackages, RawPhase, RawPipeline, RawPolicy};
+use super::model::{At, RawDuration, RawExport, RawPackages, RawPhase, RawPipeline, RawPolicy};
 use crate::diagnostic::Diagnostic;
 use crate::suggest::closest;
 
@@ -41,8 +41,18 @@ fn syntax(source: &str, e: &toml::de::Error) -> Diagnostic {
 }
 
 const TOP_KEYS: &[&str] = &["pipeline"];
-const PIPELINE_KEYS: &[&str] =
-    &["name", "fail_fast", "capture_output", "jobs", "timeline", "env", "affected_global", "phase"];
+const PIPELINE_KEYS: &[&str] = &[
+    "name",
+    "fail_fast",
+    "capture_output",
+    "jobs",
+    "timeline",
+    "env",
+    "affected_global",
+    "export",
+    "phase",
+];
+const EXPORT_KEYS: &[&str] = &["install", "setup", "runs_on", "image", "tags"];
 const PHASE_KEYS: &[&str] = &[
     "name",
     "description",
@@ -91,6 +101,9 @@ const ALIASES: &[(&str, &str)] = &[
     ("steps", "phase"),
     ("parallelism", "jobs"),
     ("members", "packages"),
+    ("runs-on", "runs_on"),
+    ("before_script", "setup"),
+    ("install_command", "install"),
     ("crates", "packages"),
     ("package", "packages"),
 ];
@@ -153,6 +166,11 @@ impl Reader {
                 "affected_global" => {
                     p.affected_global = self.string_list(k, value).unwrap_or_default();
                 }
+                "export" => {
+                    if let Some(table) = self.table("pipeline.export", value) {
+                        p.export = Some(self.export(table));
+                    }
+                }
                 "phase" => p.phases = self.phases(value),
                 _ => self.unknown((key, value), PIPELINE_KEYS, "in [pipeline]"),
             }
@@ -214,6 +232,22 @@ impl Reader {
         p
     }
 
+    fn export(&mut self, table: &DeTable<'_>) -> RawExport {
+        let mut e = RawExport::default();
+        for (key, value) in table {
+            let k = key.get_ref().as_ref();
+            match k {
+                "install" => e.install = self.string(k, value),
+                "setup" => e.setup = self.string_list(k, value).unwrap_or_default(),
+                "runs_on" => e.runs_on = self.string(k, value),
+                "image" => e.image = self.string(k, value),
+                "tags" => e.tags = self.string_list(k, value).unwrap_or_default(),
+                _ => self.unknown((key, value), EXPORT_KEYS, "in [pipeline.export]"),
+            }
+        }
+        e
+    }
+
     fn policy(&mut self, table: &DeTable<'_>) -> RawPolicy {
         let mut p = RawPolicy::default();
         for (key, value) in table {
@@ -238,6 +272,7 @@ impl Reader {
             (POLICY_KEYS, "inside the phase's `policy = { ... }`"),
             (PHASE_KEYS, "in a `[[pipeline.phase]]`"),
             (PIPELINE_KEYS, "under `[pipeline]`"),
+            (EXPORT_KEYS, "under `[pipeline.export]`"),
         ]
         .into_iter()
         .find(|(keys, _)| *keys != known && keys.contains(&name));
