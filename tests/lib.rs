@@ -11,6 +11,7 @@ mod completions;
 mod config_errors;
 mod config_fuzz;
 mod discover;
+mod export;
 mod forbid;
 mod init_ci;
 mod interrupt;

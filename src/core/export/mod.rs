@@ -201,7 +201,9 @@ fn check(phase: &Phase, pipeline: &Pipeline, root: &Path) -> Result<(), ExportEr
         let base = pipeline.settings().dir.as_deref().unwrap_or(root);
         let resolved = normalize(&base.join(cwd));
         if !resolved.starts_with(normalize(root)) {
-            return Err(ExportError::CwdOutside { phase: phase.name.clone(), cwd: cwd.clone() });
+            // As written in Milo.toml: relative to its folder.
+            let cwd = cwd.strip_prefix(base).unwrap_or(cwd).to_path_buf();
+            return Err(ExportError::CwdOutside { phase: phase.name.clone(), cwd });
         }
     }
     Ok(())
