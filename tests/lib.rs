@@ -3,6 +3,7 @@
 
 mod support;
 
+mod across_machines;
 mod affected;
 mod artifact;
 mod capture;

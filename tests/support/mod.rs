@@ -188,6 +188,12 @@ pub struct Output {
 }
 
 impl Output {
+    /// Another command in the same temp folder (what this one wrote stays), with no
+    /// arguments or environment yet.
+    pub fn then(self) -> Test {
+        Test { cwd: self.root, dir: self._dir, args: Vec::new(), env: Vec::new(), stdin: None }
+    }
+
     /// Asserts the exit code, showing both streams when it differs.
     #[track_caller]
     pub fn code(&self, expected: i32) -> &Self {
