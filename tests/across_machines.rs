@@ -142,7 +142,9 @@ fn partial_runs_pass_results_and_merge_into_the_whole_run() {
     // `view` prints the overview when stdout is not a terminal, and reports read it.
     let out = out.then().args(["view", "merged/timeline.json"]).run();
     out.success();
-    assert!(out.stdout.contains("version") && out.stdout.contains("skipped"), "{}", out.stdout);
+    let overview = &out.stdout;
+    assert!(overview.contains(" ci  ✓ completed"), "{overview}");
+    assert!(overview.contains("↷ lint") && overview.contains("✓ report"), "{overview}");
     let out = out
         .then()
         .args(["report", "merged/timeline.json", "--format", "junit", "-o", "merged/junit.xml"])

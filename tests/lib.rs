@@ -14,6 +14,7 @@ mod config_fuzz;
 mod discover;
 mod export;
 mod forbid;
+mod gitlab_ci_local;
 mod init_ci;
 mod interrupt;
 mod library;
