@@ -89,7 +89,7 @@ pub fn execute(global: &GlobalArgs, args: &RunArgs) -> Result<(), Error> {
     let mut options =
         RunOptions { timeline: Some(timeline.clone()), cancel, ..RunOptions::default() };
     if let Some((_, given)) = only {
-        let _ = given; // SEED-AFTER-SPLIT: options.given = given;
+        options.given = given;
     }
     match if tui { Mode::Quiet } else { mode } {
         Mode::Quiet => {}

@@ -113,6 +113,10 @@ pub struct RunOptions {
     pub drain: Duration,
     /// Starts command phases (replace it to run phases somewhere else, or in tests).
     pub spawner: Arc<dyn Spawner>,
+    /// Phases that do not run (`run --only`), by name: they count as done, their dependents
+    /// get these results (`None`: null, as for a skipped phase), and they stay pending in
+    /// the state and the timeline.
+    pub given: HashMap<String, Option<serde_json::Value>>,
 }
 
 impl Default for RunOptions {
@@ -128,6 +132,7 @@ impl Default for RunOptions {
             grace: Duration::from_secs(3),
             drain: Duration::from_millis(300),
             spawner: Arc::new(ProcessSpawner),
+            given: HashMap::new(),
         }
     }
 }
@@ -142,6 +147,7 @@ impl std::fmt::Debug for RunOptions {
             .field("subscribers", &self.subscribers.len())
             .field("grace", &self.grace)
             .field("drain", &self.drain)
+            .field("given", &self.given.len())
             .finish_non_exhaustive()
     }
 }

@@ -34,6 +34,8 @@ pub struct Run {
     pub(super) spawner: Arc<dyn Spawner>,
     writer: Option<TimelineWriter>,
     pub(super) scratch: Scratch,
+    /// `run --only`: the phases that do not run (by position) and the results they hand on.
+    pub(super) given: Vec<(usize, Option<serde_json::Value>)>,
 }
 
 impl Run {
@@ -52,7 +54,10 @@ impl Run {
             state.log_dir = Some(crate::artifact::LOG_DIR.to_owned());
             writer = Some(TimelineWriter::create(path)?);
         }
-        let names = state.phases.iter().map(|p| Arc::clone(&p.name)).collect();
+        let names: Vec<Arc<str>> = state.phases.iter().map(|p| Arc::clone(&p.name)).collect();
+        let mut given = options.given;
+        let given =
+            names.iter().enumerate().filter_map(|(i, n)| Some((i, given.remove(&**n)?))).collect();
         let mut store = Store::new(state);
         if let Some(w) = &mut writer {
             w.attach(&mut store)?;
@@ -75,6 +80,7 @@ impl Run {
             spawner: options.spawner,
             writer,
             scratch,
+            given,
         })
     }
 
