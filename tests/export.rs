@@ -155,3 +155,26 @@ fn export_settings_are_checked_where_they_are_written() {
     out.code(2);
     assert!(out.stderr.contains("`image` belongs under `[pipeline.export]`"), "{}", out.stderr);
 }
+
+/// The fenced block of `lang` that follows `after` in the README.
+fn readme_block(after: &str, lang: &str) -> String {
+    let readme = include_str!("../README.md");
+    let section = &readme[readme.find(after).expect("the section")..];
+    let fence = format!("```{lang}\n");
+    let start = section.find(&fence).expect("a block") + fence.len();
+    let len = section[start..].find("```").expect("the block's end");
+    section[start..start + len].to_owned()
+}
+
+#[test]
+fn the_readme_shows_what_export_writes() {
+    let toml = readme_block("## Across machines", "toml");
+    let yaml = readme_block("`cargo milo export gitlab -o .gitlab-ci.yml` writes", "yaml");
+    let out = Test::new()
+        .folder(".git")
+        .milo_toml(&toml)
+        .args(["export", "gitlab", "-o", ".gitlab-ci.yml"])
+        .run();
+    out.success();
+    assert_eq!(out.read(".gitlab-ci.yml"), yaml, "README's \"Across machines\" is out of date");
+}
