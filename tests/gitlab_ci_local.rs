@@ -160,8 +160,8 @@ fn the_exported_gitlab_pipeline_runs_the_dag_across_jobs() {
     assert_eq!(at("start never"), None, "{marks:?}");
     // Outputs and skipped results crossed job boundaries.
     let context = |file: &str| -> Value {
-        let text = std::fs::read_to_string(order.with_file_name(file)).expect("a context");
-        serde_json::from_str(&text).expect("JSON")
+        let json = std::fs::read_to_string(order.with_file_name(file)).expect("a context");
+        serde_json::from_str(&json).expect("JSON")
     };
     assert_eq!(context("left-context.json")["version"]["outputs"]["version"], "1.2.3");
     assert_eq!(context("after-lint-context.json")["lint"], Value::Null);

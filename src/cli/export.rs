@@ -32,7 +32,7 @@ pub fn execute(global: &GlobalArgs, args: &ExportArgs) -> Result<(), Error> {
         command = format!("{command} -o {rel}");
     }
     let context = ExportContext { root: root.clone(), config, command };
-    let text = export(&loaded.pipeline, ci, &context).map_err(|e| explain(e, &root))?;
+    let text = export(&loaded.pipeline, ci, &context).map_err(|e| explain(&e, &root))?;
     match output {
         Some(out) => {
             if let Some(parent) = out.parent() {
@@ -67,8 +67,8 @@ fn slashed(path: &Path) -> String {
 }
 
 /// The usage error for a pipeline CI cannot run.
-fn explain(e: ExportError, root: &Path) -> Error {
-    let help = match &e {
+fn explain(e: &ExportError, root: &Path) -> Error {
+    let help = match e {
         ExportError::Closure { .. } => {
             "export a pipeline whose phases are commands (`cmd` or `args`)".to_owned()
         }

@@ -10,7 +10,7 @@ use super::timelines;
 use crate::error::Error;
 use crate::outputs::command_result;
 use crate::pipeline::Pipeline;
-use crate::state::PhaseStatus;
+use crate::state::{PhaseStatus, PipelineState};
 
 /// For every phase of `pipeline` outside `selected` (positions), the result its dependents
 /// get: the recorded result of each dependency of a selected phase (`None` for a skipped
@@ -57,7 +57,7 @@ pub fn given(
         ));
     };
     let found = timelines::find(&[dir.to_path_buf()], None)?;
-    let recorded = if found.is_empty() {
+    let recorded = if found.timelines.is_empty() {
         None
     } else {
         let merged = super::timeline_merge::merge_found(&found)?;
@@ -89,9 +89,11 @@ pub fn given(
             other => {
                 let why = match other {
                     Some((p, Some(i))) => {
-                        format!("it is {} in `{}`", p.status.as_str(), shown(&found[i].path))
+                        format!("it is {} in `{}`", p.status.as_str(), shown(&found.paths[i]))
                     }
-                    _ if found.is_empty() => format!("no timeline is in `{}`", shown(dir)),
+                    _ if found.timelines.is_empty() => {
+                        format!("no timeline is in `{}`", shown(dir))
+                    }
                     _ => format!("no timeline in `{}` ran it", shown(dir)),
                 };
                 return Err(Error::usage(
@@ -113,4 +115,58 @@ pub fn given(
         given.insert(name.clone(), result);
     }
     Ok(given)
+}
+
+/// The phases a run with `given` phases runs, alone, their dependencies on the given ones
+/// dropped (all of `pipeline` without `given`).
+pub fn running(
+    pipeline: &Pipeline,
+    given: Option<&HashMap<String, Option<serde_json::Value>>>,
+) -> Result<Pipeline, Error> {
+    let Some(given) = given else { return Ok(pipeline.clone()) };
+    let keep: Vec<bool> = pipeline.phases().iter().map(|p| !given.contains_key(&p.name)).collect();
+    pipeline
+        .only(&keep)
+        .map_err(|e| Error::usage(e.to_string(), "report this: narrowing a valid pipeline failed"))
+}
+
+/// The state of the phases of `shown` alone, when the run had others (for the summary of a
+/// `--only` run).
+pub fn ran(state: &PipelineState, shown: &Pipeline) -> Option<PipelineState> {
+    if shown.phases().len() == state.phases.len() {
+        return None;
+    }
+    let phases = state.phases.iter().filter(|p| shown.get(&p.name).is_some()).cloned().collect();
+    let mut ran = PipelineState::from_phases(state.name.clone(), phases);
+    ran.status = state.status;
+    ran.elapsed = state.elapsed;
+    Some(ran)
+}
+
+/// `--only --dry-run`: which results come from the recorded timelines.
+pub fn note(
+    pipeline: &Pipeline,
+    shown: &Pipeline,
+    given: &std::collections::HashMap<String, Option<serde_json::Value>>,
+) -> String {
+    let mut used: Vec<&str> = shown
+        .phases()
+        .iter()
+        .filter_map(|p| pipeline.get(&p.name))
+        .flat_map(|p| p.depends_on.iter().map(String::as_str))
+        .filter(|d| shown.get(d).is_none() && given.contains_key(*d))
+        .collect();
+    used.sort_unstable();
+    used.dedup();
+    if used.is_empty() {
+        return String::new();
+    }
+    let list: Vec<String> = used
+        .iter()
+        .map(|d| match given.get(*d) {
+            Some(Some(_)) => format!("{d} (completed)"),
+            _ => format!("{d} (skipped: null)"),
+        })
+        .collect();
+    format!("results from recorded timelines: {}\n", list.join(", "))
 }

@@ -15,13 +15,13 @@ use crate::state::{PipelineState, PipelineStatus};
 /// Runs the pipeline (or prints its plan with `--dry-run`).
 pub fn execute(global: &GlobalArgs, args: &RunArgs) -> Result<(), Error> {
     let loaded = load(global)?;
-    // `--only`: the whole pipeline runs with the unselected phases given (done, not run), so
-    // the timeline lists every phase; `shown` is what the plan, bars and summary show.
-    let (mut pipeline, only) = if args.only {
+    // `--only`: the whole pipeline runs with the other phases given (done, not run), so the
+    // timeline lists every phase.
+    let (mut pipeline, given) = if args.only {
         let selected = loaded.pipeline.only_targets(&args.targets)?;
         let given =
             super::results_from::given(&loaded.pipeline, &selected, args.results_from.as_deref())?;
-        (loaded.pipeline.clone(), Some((selected, given)))
+        (loaded.pipeline.clone(), Some(given))
     } else {
         (loaded.pipeline.select_targets(&args.targets)?, None)
     };
@@ -42,26 +42,16 @@ pub fn execute(global: &GlobalArgs, args: &RunArgs) -> Result<(), Error> {
             Error::usage(e.to_string(), "report this: narrowing a valid pipeline failed")
         })?;
     }
-    let shown = match &only {
-        Some((selected, _)) => {
-            let mut keep = vec![false; pipeline.phases().len()];
-            for &i in selected {
-                keep[i] = true;
-            }
-            pipeline.only(&keep).map_err(|e| {
-                Error::usage(e.to_string(), "report this: narrowing a valid pipeline failed")
-            })?
-        }
-        None => pipeline.clone(),
-    };
+    // What the plan, the bars and the summary show: with `--only`, the phases that run.
+    let shown = super::results_from::running(&pipeline, given.as_ref())?;
     let verbose = global.verbose > 0 && !global.quiet;
     if args.dry_run {
         if verbose {
             note_workspace(&loaded);
         }
         let mut text = plan(&shown);
-        if let Some((_, given)) = &only {
-            text.push_str(&given_note(&pipeline, &shown, given));
+        if let Some(given) = &given {
+            text.push_str(&super::results_from::note(&pipeline, &shown, given));
         }
         print(&text);
         return Ok(());
@@ -88,7 +78,7 @@ pub fn execute(global: &GlobalArgs, args: &RunArgs) -> Result<(), Error> {
     let mode = mode(global, args);
     let mut options =
         RunOptions { timeline: Some(timeline.clone()), cancel, ..RunOptions::default() };
-    if let Some((_, given)) = only {
+    if let Some(given) = given {
         options.given = given;
     }
     match if tui { Mode::Quiet } else { mode } {
@@ -120,18 +110,7 @@ pub fn execute(global: &GlobalArgs, args: &RunArgs) -> Result<(), Error> {
              pass --keep-daemons"
         );
     }
-    // `--only`: the summary is about the phases this run ran.
-    let names: std::collections::HashSet<&str> =
-        shown.phases().iter().map(|p| p.name.as_str()).collect();
-    let ran = if names.len() == state.phases.len() {
-        None
-    } else {
-        let phases = state.phases.iter().filter(|p| names.contains(&*p.name)).cloned().collect();
-        let mut ran = PipelineState::from_phases(state.name.clone(), phases);
-        ran.status = state.status;
-        ran.elapsed = state.elapsed;
-        Some(ran)
-    };
+    let ran = super::results_from::ran(&state, &shown);
     finish(ran.as_ref().unwrap_or(&state), mode, log_dir.as_deref());
     // Reports are written whatever the outcome: a failed or cancelled run needs them most.
     let timeline_doc = crate::timeline::Timeline::from_state(&state);
@@ -154,34 +133,6 @@ fn report_errors(errors: &[Error], global: &GlobalArgs) {
         let text = error.render(super::color::styled(&stderr));
         let _ = writeln!(stderr, "{text}");
     }
-}
-
-/// `--only --dry-run`: which results come from the recorded timelines.
-fn given_note(
-    pipeline: &Pipeline,
-    shown: &Pipeline,
-    given: &std::collections::HashMap<String, Option<serde_json::Value>>,
-) -> String {
-    let mut used: Vec<&str> = shown
-        .phases()
-        .iter()
-        .filter_map(|p| pipeline.get(&p.name))
-        .flat_map(|p| p.depends_on.iter().map(String::as_str))
-        .filter(|d| shown.get(d).is_none() && given.contains_key(*d))
-        .collect();
-    used.sort_unstable();
-    used.dedup();
-    if used.is_empty() {
-        return String::new();
-    }
-    let list: Vec<String> = used
-        .iter()
-        .map(|d| match given.get(*d) {
-            Some(Some(_)) => format!("{d} (completed)"),
-            _ => format!("{d} (skipped: null)"),
-        })
-        .collect();
-    format!("results from recorded timelines: {}\n", list.join(", "))
 }
 
 /// `-v`: which workspace, and whether cargo was asked.

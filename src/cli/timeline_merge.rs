@@ -37,7 +37,7 @@ pub fn execute(global: &GlobalArgs, args: &MergeArgs) -> Result<(), Error> {
         let ran = t.phases.iter().filter(|p| p.status != PhaseStatus::Pending).count();
         eprintln!(
             "      Merged {} timeline(s) of `{}` into `{}`: {ran} of {} phases ran, pipeline {}",
-            found.len(),
+            found.paths.len(),
             t.pipeline,
             shown(&out),
             t.phases.len(),
@@ -48,9 +48,9 @@ pub fn execute(global: &GlobalArgs, args: &MergeArgs) -> Result<(), Error> {
 }
 
 /// Merges what was found, naming the files in errors.
-pub fn merge_found(found: &[Found]) -> Result<Merged, Error> {
-    let path = |i: usize| found.get(i).map_or_else(|| "?".into(), |f| shown(&f.path));
-    merge(found.iter().map(|f| f.timeline.clone()).collect()).map_err(|e| match e {
+pub fn merge_found(found: &Found) -> Result<Merged, Error> {
+    let path = |i: usize| found.paths.get(i).map_or_else(|| "?".into(), |p| shown(p));
+    merge(&found.timelines).map_err(|e| match e {
         MergeError::Empty => Error::usage(
             "no timeline found to merge",
             "pass timeline files, or the folders the jobs' artifacts were unpacked in \
@@ -82,13 +82,13 @@ pub fn merge_found(found: &[Found]) -> Result<Merged, Error> {
 /// Copies each phase's log from beside the timeline that ran it to `dir/logs/<phase>.log`
 /// and points its `log_file` there. A log that is missing is named in a warning and its
 /// `log_file` dropped, so the merged timeline never points at nothing.
-fn copy_logs(merged: &mut Merged, found: &[Found], dir: &Path) -> Result<Vec<String>, Error> {
+fn copy_logs(merged: &mut Merged, found: &Found, dir: &Path) -> Result<Vec<String>, Error> {
     let logs = dir.join(LOG_DIR);
     let mut warnings = Vec::new();
     let mut created = false;
     for (phase, origin) in merged.timeline.phases.iter_mut().zip(&merged.origins) {
         let (Some(i), Some(rel)) = (origin, phase.log_file.take()) else { continue };
-        let source = found[*i].path.parent().unwrap_or(Path::new(".")).join(&rel);
+        let source = found.paths[*i].parent().unwrap_or(Path::new(".")).join(&rel);
         if !source.is_file() {
             warnings.push(format!(
                 "the log of `{}` is not at `{}`: the merged timeline has none for it",

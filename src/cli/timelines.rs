@@ -15,20 +15,20 @@ use super::view::parse_timeline;
 use crate::error::Error;
 use crate::timeline::Timeline;
 
-/// A timeline and the file it was read from.
-#[derive(Debug)]
+/// The timelines found and the files they were read from (same positions).
+#[derive(Debug, Default)]
 pub struct Found {
-    /// The file.
-    pub path: PathBuf,
-    /// What it holds.
-    pub timeline: Timeline,
+    /// The files.
+    pub paths: Vec<PathBuf>,
+    /// What they hold.
+    pub timelines: Vec<Timeline>,
 }
 
 /// The timelines of `inputs` (files and folders), in the order given and, inside a folder,
 /// in path order. `skip` (the file a merge writes) is left out.
-pub fn find(inputs: &[PathBuf], skip: Option<&Path>) -> Result<Vec<Found>, Error> {
+pub fn find(inputs: &[PathBuf], skip: Option<&Path>) -> Result<Found, Error> {
     let skip = skip.and_then(|s| s.canonicalize().ok());
-    let mut found = Vec::new();
+    let mut found = Found::default();
     for input in inputs {
         let meta = std::fs::metadata(input).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => Error::usage(
@@ -48,13 +48,13 @@ pub fn find(inputs: &[PathBuf], skip: Option<&Path>) -> Result<Vec<Found>, Error
                 let text = std::fs::read_to_string(&path)
                     .map_err(|e| Error::io("reading the timeline", &path, e))?;
                 if looks_like_a_timeline(&text) {
-                    let timeline = parse_timeline(&path, &text)?;
-                    found.push(Found { path, timeline });
+                    found.timelines.push(parse_timeline(&path, &text)?);
+                    found.paths.push(path);
                 }
             }
         } else {
-            let timeline = super::view::read_timeline(input, "timeline merge")?;
-            found.push(Found { path: input.clone(), timeline });
+            found.timelines.push(super::view::read_timeline(input, "timeline merge")?);
+            found.paths.push(input.clone());
         }
     }
     Ok(found)

@@ -18,7 +18,7 @@
 //!     ];
 //!     Timeline::from_state(&actions.iter().fold(PipelineState::new(&pipeline), reduce))
 //! };
-//! let merged = merge(vec![run("2026-01-01T00:01:00Z", "test"), run("2026-01-01T00:00:00Z", "build")])?;
+//! let merged = merge(&[run("2026-01-01T00:01:00Z", "test"), run("2026-01-01T00:00:00Z", "build")])?;
 //! let test = &merged.timeline.phases[1];
 //! assert_eq!((test.name.as_str(), test.status, test.start), ("test", PhaseStatus::Completed, Some(60.0)));
 //! assert_eq!(merged.origins, [Some(1), Some(0)]);
@@ -102,7 +102,7 @@ impl std::error::Error for MergeError {}
 /// completed), its progress the weight of completed and skipped phases.
 ///
 /// Phases keep the order of the first input that lists them.
-pub fn merge(timelines: Vec<Timeline>) -> Result<Merged, MergeError> {
+pub fn merge(timelines: &[Timeline]) -> Result<Merged, MergeError> {
     let first = timelines.first().ok_or(MergeError::Empty)?;
     for (index, t) in timelines.iter().enumerate().skip(1) {
         if t.pipeline != first.pipeline {
@@ -146,21 +146,22 @@ pub fn merge(timelines: Vec<Timeline>) -> Result<Merged, MergeError> {
     // Each phase name once, in the order of the first input listing it; for each, the input
     // whose run of it started last.
     let mut order: Vec<&str> = Vec::new();
-    let mut chosen: HashMap<&str, (Option<(f64, usize)>, usize, usize)> = HashMap::new();
+    let mut chosen: HashMap<&str, Pick> = HashMap::new();
     for (i, t) in timelines.iter().enumerate() {
         for (k, p) in t.phases.iter().enumerate() {
             let ran = (p.status != PhaseStatus::Pending)
                 .then(|| (offsets[i] + p.start.unwrap_or(0.0), i));
+            let pick = Pick { ran, input: i, at: k };
             match chosen.get_mut(p.name.as_str()) {
                 None => {
                     order.push(&p.name);
-                    chosen.insert(&p.name, (ran, i, k));
+                    chosen.insert(&p.name, pick);
                 }
-                Some(entry) => {
+                Some(best) => {
                     if let Some(run) = ran
-                        && entry.0.is_none_or(|best| run >= best)
+                        && best.ran.is_none_or(|b| run >= b)
                     {
-                        *entry = (Some(run), i, k);
+                        *best = pick;
                     }
                 }
             }
@@ -170,7 +171,7 @@ pub fn merge(timelines: Vec<Timeline>) -> Result<Merged, MergeError> {
     let mut origins = Vec::with_capacity(order.len());
     let mut phases = Vec::with_capacity(order.len());
     for name in &order {
-        let (ran, i, k) = chosen[name];
+        let Pick { ran, input: i, at: k } = chosen[name];
         let mut phase = timelines[i].phases[k].clone();
         if ran.is_some() {
             shift(&mut phase, offsets[i]);
@@ -203,6 +204,18 @@ pub fn merge(timelines: Vec<Timeline>) -> Result<Merged, MergeError> {
         phases,
     };
     Ok(Merged { timeline, origins })
+}
+
+/// The entry a merged phase is taken from.
+#[derive(Debug, Clone, Copy)]
+struct Pick {
+    /// When its run started, on the earliest input's clock, and the input (the latest run
+    /// wins); `None` when it did not run.
+    ran: Option<(f64, usize)>,
+    /// The input.
+    input: usize,
+    /// Its position in the input's phases.
+    at: usize,
 }
 
 /// What a phase's status says about its pipeline.

@@ -217,7 +217,8 @@ proptest! {
         partials.rotate_left(rotate);
         let earliest = partials.iter().map(|(_, s, _)| *s).fold(f64::INFINITY, f64::min);
         let blocks: Vec<usize> = partials.iter().map(|(b, _, _)| *b).collect();
-        let merged = merge(partials.into_iter().map(|(_, _, t)| t).collect()).expect("one pipeline");
+        let inputs: Vec<Timeline> = partials.into_iter().map(|(_, _, t)| t).collect();
+        let merged = merge(&inputs).expect("one pipeline");
 
         let m = &merged.timeline;
         prop_assert_eq!(m.status, single.status);
@@ -294,7 +295,7 @@ fn the_latest_run_of_a_phase_wins() {
     let early = timeline("ci", "2026-01-01T00:00:00Z", &[("a", PhaseStatus::Failed, 0.0)]);
     let late = timeline("ci", "2026-01-01T00:00:10Z", &[("a", PhaseStatus::Completed, 0.0)]);
     for inputs in [vec![early.clone(), late.clone()], vec![late, early]] {
-        let merged = merge(inputs).expect("one pipeline");
+        let merged = merge(&inputs).expect("one pipeline");
         let a = &merged.timeline.phases[0];
         assert_eq!((a.status, a.start, a.end), (PhaseStatus::Completed, Some(10.0), Some(11.0)));
         assert_eq!(a.outputs["at"], "0");
@@ -305,8 +306,8 @@ fn the_latest_run_of_a_phase_wins() {
 fn the_pipeline_takes_the_worst_status_of_its_phases() {
     let at = "2026-01-01T00:00:00Z";
     let status = |runs: &[&[(&str, PhaseStatus, f64)]]| {
-        let inputs = runs.iter().map(|r| timeline("ci", at, r)).collect();
-        merge(inputs).expect("one pipeline").timeline.status
+        let inputs: Vec<Timeline> = runs.iter().map(|r| timeline("ci", at, r)).collect();
+        merge(&inputs).expect("one pipeline").timeline.status
     };
     let all = [("a", PhaseStatus::Completed, 0.0), ("b", PhaseStatus::Completed, 1.0)];
     let c_done: &[_] = &[("c", PhaseStatus::Completed, 0.0)];
@@ -316,7 +317,7 @@ fn the_pipeline_takes_the_worst_status_of_its_phases() {
     assert_eq!(status(&[&all, &[("c", PhaseStatus::Cancelled, 0.0)]]), PipelineStatus::Cancelled);
     let failed: &[_] = &[("a", PhaseStatus::Failed, 0.0)];
     assert_eq!(status(&[failed, &[("c", PhaseStatus::Cancelled, 0.0)]]), PipelineStatus::Failed);
-    let merged = merge(vec![timeline("ci", at, failed)]).expect("one");
+    let merged = merge(&[timeline("ci", at, failed)]).expect("one");
     assert_eq!(merged.timeline.phases[1].status, PhaseStatus::Pending);
     assert_eq!(merged.origins, [Some(0), None, None]);
 }
@@ -324,17 +325,17 @@ fn the_pipeline_takes_the_worst_status_of_its_phases() {
 #[test]
 fn different_pipelines_versions_or_clocks_are_refused() {
     let at = "2026-01-01T00:00:00Z";
-    assert_eq!(merge(Vec::new()), Err(MergeError::Empty));
+    assert_eq!(merge(&[]), Err(MergeError::Empty));
     let err =
-        merge(vec![timeline("ci", at, &[]), timeline("ci", at, &[]), timeline("nightly", at, &[])]);
+        merge(&[timeline("ci", at, &[]), timeline("ci", at, &[]), timeline("nightly", at, &[])]);
     assert_eq!(
         err,
         Err(MergeError::OtherPipeline { index: 2, expected: "ci".into(), found: "nightly".into() })
     );
     let mut newer = timeline("ci", at, &[]);
     newer.schema_version += 1;
-    let err = merge(vec![timeline("ci", at, &[]), newer]);
+    let err = merge(&[timeline("ci", at, &[]), newer]);
     assert_eq!(err, Err(MergeError::OtherSchema { index: 1, expected: 1, found: 2 }));
-    let err = merge(vec![timeline("ci", at, &[]), timeline("ci", "yesterday", &[])]);
+    let err = merge(&[timeline("ci", at, &[]), timeline("ci", "yesterday", &[])]);
     assert_eq!(err, Err(MergeError::BadStart { index: 1, started_at: "yesterday".into() }));
 }

@@ -169,7 +169,7 @@ impl Test {
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
             root,
-            _dir: self.dir,
+            dir: self.dir,
         }
     }
 }
@@ -184,14 +184,14 @@ pub struct Output {
     pub stderr: String,
     /// The temp folder the run happened in.
     pub root: PathBuf,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Output {
     /// Another command in the same temp folder (what this one wrote stays), with no
     /// arguments or environment yet.
     pub fn then(self) -> Test {
-        Test { cwd: self.root, dir: self._dir, args: Vec::new(), env: Vec::new(), stdin: None }
+        Test { cwd: self.root, dir: self.dir, args: Vec::new(), env: Vec::new(), stdin: None }
     }
 
     /// Asserts the exit code, showing both streams when it differs.

@@ -289,7 +289,7 @@ fn milo(context: &ExportContext) -> String {
     }
 }
 
-/// The merge job's commands: merge, then the JUnit and HTML reports beside the timeline.
+/// The merge job's commands: merge, then the `JUnit` and HTML reports beside the timeline.
 pub fn merge_commands() -> Vec<String> {
     let timeline = format!("{OUT_DIR}/timeline.json");
     vec![
