@@ -8,7 +8,6 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
 use serde::de::IgnoredAny;
 
 use super::view::parse_timeline;
@@ -79,13 +78,15 @@ fn json_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Error> {
 /// Whether JSON text is meant to be a timeline: an object with `schema_version` and
 /// `phases` (a broken timeline then gets its error, rather than being passed over).
 fn looks_like_a_timeline(text: &str) -> bool {
-    #[derive(Deserialize)]
+    #[derive(serde::Deserialize)]
     struct Probe {
         schema_version: Option<IgnoredAny>,
         phases: Option<IgnoredAny>,
     }
-    serde_json::from_str::<Probe>(text)
-        .is_ok_and(|p| p.schema_version.is_some() && p.phases.is_some())
+    // An object: serde would take a sequence's items for a struct's fields.
+    text.trim_start().starts_with('{')
+        && serde_json::from_str::<Probe>(text)
+            .is_ok_and(|p| p.schema_version.is_some() && p.phases.is_some())
 }
 
 #[cfg(test)]
