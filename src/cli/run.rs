@@ -25,17 +25,7 @@ pub fn execute(global: &GlobalArgs, args: &RunArgs) -> Result<(), Error> {
     } else {
         (loaded.pipeline.select_targets(&args.targets)?, None)
     };
-    if let Some(jobs) = args.jobs {
-        pipeline.settings_mut().jobs = jobs;
-    }
-    if args.fail_fast {
-        pipeline.settings_mut().fail_fast = true;
-    } else if args.no_fail_fast {
-        pipeline.settings_mut().fail_fast = false;
-    }
-    if args.no_capture {
-        pipeline.settings_mut().capture_output = false;
-    }
+    overrides(&mut pipeline, args);
     if let Some(rev) = &args.affected {
         let affected = loaded.affected(rev)?;
         pipeline = pipeline.keep_affected(affected).map_err(|e| {
@@ -132,6 +122,22 @@ fn report_errors(errors: &[Error], global: &GlobalArgs) {
     for error in errors {
         let text = error.render(super::color::styled(&stderr));
         let _ = writeln!(stderr, "{text}");
+    }
+}
+
+/// The settings the command line overrides: `-j`, `--fail-fast`, `--no-capture`.
+fn overrides(pipeline: &mut Pipeline, args: &RunArgs) {
+    let settings = pipeline.settings_mut();
+    if let Some(jobs) = args.jobs {
+        settings.jobs = jobs;
+    }
+    if args.fail_fast {
+        settings.fail_fast = true;
+    } else if args.no_fail_fast {
+        settings.fail_fast = false;
+    }
+    if args.no_capture {
+        settings.capture_output = false;
     }
 }
 

@@ -105,6 +105,33 @@ fn skip_gives_dependents_null() {
 }
 
 #[test]
+fn given_phases_do_not_run_and_hand_on_their_results() {
+    let p = Pipeline::new("ci")
+        .phase(Phase::cmd("a", "echo ran a"))
+        .phase(Phase::cmd("lint", "echo ran lint"))
+        .phase(Phase::cmd("b", "cat \"$MILO_CONTEXT\"").depends_on(["a", "lint"]))
+        .phase(Phase::cmd("c", "echo ran c").depends_on(["b"]))
+        .build()
+        .expect("valid");
+    let recorded = json!({"exit_code": 0, "outputs": {"version": "1.2"}});
+    let given = [("a", Some(recorded)), ("lint", None), ("c", None)];
+    let options = RunOptions {
+        given: given.into_iter().map(|(n, r)| (n.to_owned(), r)).collect(),
+        ..quick()
+    };
+    let s = run(&p, options).expect("run");
+    assert_eq!(s.status, PipelineStatus::Completed);
+    assert_eq!(
+        lines(&s, "b"),
+        [r#"{"a":{"exit_code":0,"outputs":{"version":"1.2"}},"lint":null}"#]
+    );
+    for name in ["a", "lint", "c"] {
+        assert_eq!(status(&s, name), PhaseStatus::Pending, "{name} did not run");
+        assert!(lines(&s, name).is_empty());
+    }
+}
+
+#[test]
 fn retry_succeeds_on_second_attempt() {
     let dir = tempfile::tempdir().expect("tmp");
     let marker = dir.path().join("m");
