@@ -4,9 +4,11 @@
 //! directory. Asking cargo itself is [`crate::metadata`]'s job.
 
 use std::fs;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use toml::de::{DeTable, DeValue};
+
+use crate::paths::normalize;
 
 /// The file name searched for.
 pub const FILE_NAME: &str = "Milo.toml";
@@ -98,21 +100,6 @@ pub fn project(start: &Path) -> Option<Project> {
 
 fn parent(manifest: &Path) -> PathBuf {
     manifest.parent().map_or_else(PathBuf::new, Path::to_path_buf)
-}
-
-/// `path` without `.` and `..` components, as cargo compares manifest paths.
-fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for part in path.components() {
-        match part {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
 }
 
 /// Milo.toml in `start` or the nearest ancestor, stopping at the Cargo workspace root (the

@@ -27,8 +27,8 @@ mod core;
 pub use crate::core::reports;
 pub use crate::core::{
     action, affected, config, context, diagnostic, error, excerpt, export, failure, format, graph,
-    lines, merge, outputs, phase, pipeline, reducer, schedule, state, store, suggest, timeline,
-    view, workspace,
+    lines, merge, outputs, paths, phase, pipeline, reducer, schedule, state, store, suggest,
+    timeline, view, workspace,
 };
 
 pub use action::{Action, Stream};

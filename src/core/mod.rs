@@ -17,6 +17,7 @@ pub mod graph;
 pub mod lines;
 pub mod merge;
 pub mod outputs;
+pub mod paths;
 pub mod phase;
 pub mod pipeline;
 pub mod reducer;

