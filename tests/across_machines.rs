@@ -3,6 +3,7 @@
 
 use serde_json::Value;
 
+use crate::run_support::phase;
 use crate::support::{Output, Test};
 
 /// A diamond: `version` writes an output; `lint` fails under `on_fail = "skip"`; `report`
@@ -28,10 +29,6 @@ depends_on = ["version", "lint"]
 
 fn json(out: &Output, path: &str) -> Value {
     serde_json::from_str(&out.read(path)).expect("JSON")
-}
-
-fn phase<'a>(tl: &'a Value, name: &str) -> &'a Value {
-    tl["phases"].as_array().into_iter().flatten().find(|p| p["name"] == name).expect(name)
 }
 
 #[test]
