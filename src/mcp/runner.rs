@@ -62,7 +62,7 @@ impl Runner {
         jobs: Option<usize>,
     ) -> Result<(), Refused> {
         let mut current = self.lock();
-        if let Some(run) = current.as_ref().filter(|r| !r.finished()) {
+        if let Some(run) = current.as_ref().filter(|r| !r.over()) {
             return Err(Refused::Busy { pipeline: run.pipeline.clone() });
         }
         if let Some(mut previous) = current.take() {
@@ -101,7 +101,7 @@ impl Runner {
     pub fn cancel(&self) -> Result<String, Option<(String, Ended)>> {
         let mut current = self.lock();
         match current.as_mut() {
-            Some(run) if !run.finished() => {
+            Some(run) if !run.over() => {
                 run.cancel.cancel();
                 Ok(run.pipeline.clone())
             }
@@ -125,6 +125,20 @@ impl OwnRun {
         self.thread.as_ref().is_none_or(JoinHandle::is_finished)
     }
 
+    /// Whether the run is over as the agent sees it: its state has its final status (the
+    /// last action; the thread then only writes the final timeline, which `join` waits for),
+    /// or its thread ended. Deciding by the thread alone, `cancel` right after the timeline
+    /// said `cancelled` would answer "cancelling" again.
+    fn over(&self) -> bool {
+        let ended = |s: &PipelineState| {
+            matches!(
+                s.status,
+                PipelineStatus::Completed | PipelineStatus::Failed | PipelineStatus::Cancelled
+            )
+        };
+        self.handle.with(ended) || self.finished()
+    }
+
     /// Waits for the thread (once) and says how the run ended.
     fn join(&mut self) -> Ended {
         if let Some(thread) = self.thread.take() {
@@ -141,5 +155,58 @@ impl OwnRun {
 impl Drop for Runner {
     fn drop(&mut self) {
         self.shutdown();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+
+    use super::*;
+    use crate::action::Action;
+    use crate::phase::Phase;
+    use crate::store::Store;
+
+    /// A run whose state says `action` happened last while its thread still works (it waits
+    /// for the test), as a run's thread does while it writes the final timeline.
+    fn lingering(action: Option<Action>) -> (Runner, mpsc::Sender<()>) {
+        let pipeline = Pipeline::new("p").phase(Phase::cmd("a", "true")).build().expect("valid");
+        let mut store = Store::new(PipelineState::new(&pipeline));
+        store.dispatch(Action::PipelineStart { started_at: String::new(), t: 0.0 });
+        if let Some(action) = action {
+            store.dispatch(action);
+        }
+        let (release, released) = mpsc::channel::<()>();
+        let handle = store.handle();
+        let thread = std::thread::spawn(move || {
+            let _ = released.recv();
+            Ok(store.into_state())
+        });
+        let run = OwnRun {
+            pipeline: "p".into(),
+            handle,
+            cancel: CancelToken::new(),
+            thread: Some(thread),
+            ended: None,
+        };
+        (Runner { current: Mutex::new(Some(run)) }, release)
+    }
+
+    #[test]
+    fn a_run_whose_state_has_ended_is_over_before_its_thread_is() {
+        let (runner, release) = lingering(Some(Action::PipelineCancelled { t: 1.0 }));
+        let run = runner.lock();
+        let run = run.as_ref().expect("a run");
+        assert!(!run.finished(), "the thread is still at work");
+        assert!(run.over(), "the state says it ended: a cancel must not be taken again");
+        drop(release);
+    }
+
+    #[test]
+    fn a_run_still_running_is_not_over() {
+        let (runner, release) = lingering(None);
+        assert!(!runner.lock().as_ref().expect("a run").over());
+        assert_eq!(runner.cancel(), Ok("p".to_owned()), "cancelled now");
+        drop(release);
     }
 }
