@@ -6,7 +6,7 @@
 //! [`Ending`] once it is over; the executor then removes the attempt and applies it.
 
 use std::io::PipeReader;
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -18,6 +18,10 @@ use crate::exec::process::{ChildProcess, signal_group};
 use crate::lines::LineSplitter;
 use crate::outputs;
 use crate::phase::{Handler, Phase};
+
+/// The index [`Attempt::open_fds`] gives a direct child's exit descriptor (its pipes are 0
+/// and 1).
+pub(super) const EXIT_FD: usize = 2;
 
 /// After a SIGKILL, how long to wait for pipes to close before giving up on them.
 const ABANDON_AFTER: Duration = Duration::from_millis(500);
@@ -72,12 +76,15 @@ pub(super) struct Command {
 
 /// How the executor learns what a command does.
 pub(super) enum Watch {
-    /// The executor polls the pipes itself and asks the child for its exit on SIGCHLD.
+    /// The executor polls the pipes itself, and asks the child for its exit when its exit
+    /// descriptor is readable (else on SIGCHLD).
     Direct {
         /// The direct child.
         child: Box<dyn ChildProcess>,
         /// Its stdout and stderr while they are open (`None` when not captured).
         pipes: [Option<Pipe>; 2],
+        /// Readable once the child has exited; dropped when its exit is known.
+        exit_fd: Option<OwnedFd>,
     },
     /// The spawner reports lines and the exit as events.
     Reported {
@@ -325,8 +332,8 @@ impl Attempt {
     }
 
     /// The direct child's exit, when it is due and has happened.
-    pub(super) fn try_exit(&self) -> Option<Exit> {
-        let Work::Command { cmd, stage } = &self.work else { return None };
+    pub(super) fn try_exit(&mut self) -> Option<Exit> {
+        let Work::Command { cmd, stage } = &mut self.work else { return None };
         match stage {
             Stage::Running { .. }
             | Stage::Cancelling { exited: false, .. }
@@ -345,18 +352,29 @@ impl Attempt {
         }
     }
 
-    /// The open pipes of a direct child, by their index.
-    pub(super) fn open_pipes(&self) -> impl Iterator<Item = (usize, BorrowedFd<'_>)> {
-        let pipes = match &self.work {
-            Work::Command { cmd: Command { watch: Watch::Direct { pipes, .. }, .. }, .. } => {
-                Some(pipes)
-            }
+    /// What to poll for a direct child: its open pipes by their index, and its exit
+    /// descriptor (index [`EXIT_FD`]) while its exit is unknown.
+    pub(super) fn open_fds(&self) -> impl Iterator<Item = (usize, BorrowedFd<'_>)> {
+        let watched = match &self.work {
+            Work::Command {
+                cmd: Command { watch: Watch::Direct { pipes, exit_fd, .. }, .. },
+                ..
+            } => Some((pipes, exit_fd)),
             _ => None,
         };
-        pipes
-            .into_iter()
-            .flat_map(|p| p.iter().enumerate())
-            .filter_map(|(k, p)| p.as_ref().map(|p| (k, p.reader.as_fd())))
+        watched.into_iter().flat_map(|(pipes, exit_fd)| {
+            let pipes = pipes.iter().enumerate();
+            let pipes = pipes.filter_map(|(k, p)| p.as_ref().map(|p| (k, p.reader.as_fd())));
+            pipes.chain(exit_fd.as_ref().map(|fd| (EXIT_FD, fd.as_fd())))
+        })
+    }
+
+    /// Whether only SIGCHLD can tell of its exit: a direct child without an exit descriptor.
+    pub(super) fn exit_needs_sigchld(&self) -> bool {
+        matches!(
+            self.work,
+            Work::Command { cmd: Command { watch: Watch::Direct { exit_fd: None, .. }, .. }, .. }
+        )
     }
 
     /// The command, for a closure `None`.
@@ -390,9 +408,16 @@ impl Command {
         }
     }
 
-    fn try_exit(&self) -> Option<Exit> {
-        match &self.watch {
-            Watch::Direct { child, .. } => child.try_exit(),
+    fn try_exit(&mut self) -> Option<Exit> {
+        match &mut self.watch {
+            Watch::Direct { child, exit_fd, .. } => {
+                let exit = child.try_exit();
+                if exit.is_some() {
+                    // Reaped: its pidfd would stay readable and wake every poll.
+                    *exit_fd = None;
+                }
+                exit
+            }
             Watch::Reported { .. } => None,
         }
     }

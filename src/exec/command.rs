@@ -161,7 +161,7 @@ fn spawn(
                 }
                 None => [None, None],
             };
-            Watch::Direct { child: direct.child, pipes }
+            Watch::Direct { child: direct.child, pipes, exit_fd: direct.exit_fd }
         }
         None => Watch::Reported { open: run.capture },
     };

@@ -15,7 +15,7 @@ use nix::sys::signal::Signal;
 
 use crate::action::{Action, Stream};
 use crate::clock::{Clock, RealClock, wall_clock_rfc3339};
-use crate::exec::attempt::{Attempt, Ending, Outcome, Stage, Work, after};
+use crate::exec::attempt::{Attempt, EXIT_FD, Ending, Outcome, Stage, Work, after};
 use crate::exec::command;
 use crate::exec::event::{AttemptId, Event, EventSink, Waker};
 use crate::exec::func::{self, FuncJob};
@@ -50,6 +50,8 @@ pub(super) struct Engine<'a> {
     next_id: u64,
     /// Whether a phase ended since the plan was last asked what to start.
     replan: bool,
+    /// SIGCHLD was just routed to the poller: a child may have exited before, unheard.
+    reap_due: bool,
     stopping: bool,
     failed: bool,
     interrupted: u32,
@@ -85,6 +87,7 @@ impl<'a> Engine<'a> {
             retry_at: BTreeMap::new(),
             next_id: 0,
             replan: true,
+            reap_due: false,
             stopping: false,
             failed: false,
             interrupted: 0,
@@ -217,7 +220,11 @@ impl<'a> Engine<'a> {
         };
         match work {
             Ok(work) => {
-                self.live.insert(id, Attempt { idx, number, work });
+                let attempt = Attempt { idx, number, work };
+                if attempt.exit_needs_sigchld() && self.poller.ring_on_exits() {
+                    self.reap_due = true;
+                }
+                self.live.insert(id, attempt);
             }
             Err(error) => self.attempt_failed(idx, number, error, None),
         }
@@ -226,16 +233,23 @@ impl<'a> Engine<'a> {
     // --- Waiting and hearing -------------------------------------------------------------
 
     /// Waits up to `timeout` for anything: a readable pipe of a direct child, a child's exit
-    /// (SIGCHLD), an event from another thread, or a cancellation; then handles it all.
+    /// (its pidfd, else SIGCHLD), an event from another thread, or a cancellation; then
+    /// handles it all.
     fn wait(&mut self, rx: &Receiver<Event>, timeout: Duration) {
+        let timeout = if self.reap_due { Duration::ZERO } else { timeout };
         let wakeup = self.poller.wait(&self.live, timeout);
         for event in rx.try_iter().take(QUEUE) {
             self.handle(event);
         }
         for (id, k) in wakeup.ready {
-            self.read_pipe(id, k);
+            if k == EXIT_FD {
+                self.reap_one(id);
+            } else {
+                self.read_pipe(id, k);
+            }
         }
-        if wakeup.rang || !self.poller.hears_exits() {
+        let sigchld = wakeup.rang && self.poller.rings_on_exits();
+        if sigchld || self.poller.deaf() || std::mem::take(&mut self.reap_due) {
             self.reap();
         }
     }
@@ -290,6 +304,12 @@ impl<'a> Engine<'a> {
             stream,
             t,
         }));
+    }
+
+    /// Asks the direct child of attempt `id`, whose exit descriptor is readable, for its exit.
+    fn reap_one(&mut self, id: AttemptId) {
+        let (now, drain) = (Instant::now(), self.run.drain);
+        self.advance(id, |a| a.try_exit().and_then(|exit| a.exited(exit, now, drain)));
     }
 
     /// Asks each direct child whose exit is unknown whether it has exited.

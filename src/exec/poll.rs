@@ -1,5 +1,6 @@
-//! Waiting for anything at once: the captured pipes of every direct child, SIGCHLD, and the
-//! wake-up socket the other threads (closures, spawners that report, cancellation) ring.
+//! Waiting for anything at once: the captured pipes and exit descriptors (pidfds) of every
+//! direct child, and the wake-up socket that the other threads (closures, spawners that
+//! report, cancellation) ring — and SIGCHLD, once a child without an exit descriptor runs.
 
 use std::collections::HashMap;
 use std::io::{self, Read};
@@ -16,7 +17,9 @@ use crate::lines::LineBatch;
 /// The executor's wait: one `poll` over the wake-up socket and every open pipe.
 pub(super) struct Poller {
     wake_rx: UnixStream,
-    /// SIGCHLD rings the socket (else children are asked at every wake-up).
+    /// What SIGCHLD would ring, until it is routed there.
+    wake_tx: Option<UnixStream>,
+    /// SIGCHLD rings the socket.
     sigchld: Option<signal_hook::SigId>,
 }
 
@@ -25,37 +28,50 @@ pub(super) struct Poller {
 pub(super) struct Wakeup {
     /// The socket rang: an event, a cancellation, or a child's exit (SIGCHLD).
     pub(super) rang: bool,
-    /// Readable pipes: the attempt and the pipe's index.
+    /// Readable pipes and exit descriptors: the attempt and the index
+    /// ([`EXIT_FD`](super::attempt::EXIT_FD) for the exit).
     pub(super) ready: Vec<(AttemptId, usize)>,
 }
 
 impl Poller {
-    /// The socket pair, SIGCHLD routed to it, and the waker that rings it.
+    /// The socket pair and the waker that rings it.
     pub(super) fn new() -> io::Result<(Self, Waker)> {
         let (wake_rx, wake_tx) = UnixStream::pair()?;
         wake_rx.set_nonblocking(true)?;
         wake_tx.set_nonblocking(true)?;
-        // Every child's exit wakes the loop, which then asks its children which one it was.
-        let sigchld = wake_tx.try_clone().ok().and_then(|w| {
-            signal_hook::low_level::pipe::register(signal_hook::consts::SIGCHLD, w).ok()
-        });
-        Ok((Self { wake_rx, sigchld }, Waker::new(wake_tx)))
+        let spare = wake_tx.try_clone().ok();
+        Ok((Self { wake_rx, wake_tx: spare, sigchld: None }, Waker::new(wake_tx)))
     }
 
-    /// Whether every child's exit rings the socket; when not, the executor must ask its
-    /// children at every wake-up.
-    pub(super) fn hears_exits(&self) -> bool {
+    /// Routes SIGCHLD to the socket, for children without an exit descriptor: from now on
+    /// every child's exit wakes the loop, which then asks its children which one it was.
+    /// Returns whether it was routed just now (an exit before that rang nothing).
+    pub(super) fn ring_on_exits(&mut self) -> bool {
+        let Some(tx) = self.wake_tx.take() else { return false };
+        self.sigchld =
+            signal_hook::low_level::pipe::register(signal_hook::consts::SIGCHLD, tx).ok();
+        true
+    }
+
+    /// Whether SIGCHLD rings the socket.
+    pub(super) fn rings_on_exits(&self) -> bool {
         self.sigchld.is_some()
     }
 
-    /// Waits up to `timeout` for the socket or a pipe of an attempt in `live`.
+    /// Whether exits of children without an exit descriptor go unheard (SIGCHLD could not
+    /// be routed): the executor must then ask its children at every wake-up.
+    pub(super) fn deaf(&self) -> bool {
+        self.wake_tx.is_none() && self.sigchld.is_none()
+    }
+
+    /// Waits up to `timeout` for the socket, or a pipe or the exit of an attempt in `live`.
     pub(super) fn wait(&self, live: &HashMap<AttemptId, Attempt>, timeout: Duration) -> Wakeup {
         let mut wakeup = Wakeup::default();
         {
             let mut owners = Vec::new();
             let mut fds = vec![PollFd::new(self.wake_rx.as_fd(), PollFlags::POLLIN)];
             for (id, attempt) in live {
-                for (k, fd) in attempt.open_pipes() {
+                for (k, fd) in attempt.open_fds() {
                     fds.push(PollFd::new(fd, PollFlags::POLLIN));
                     owners.push((*id, k));
                 }

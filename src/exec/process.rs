@@ -1,10 +1,19 @@
-//! Starting command phases: the [`Spawner`] seam and the real one, built on duct.
+//! Starting command phases: the [`Spawner`] seam and the real one, built on
+//! [`std::process::Command`].
 //!
 //! Each phase gets its own process group, so that a timeout, a cancellation or the end of
 //! the phase can signal everything it started (grandchildren included) at once.
+//!
+//! The real spawner stays on the standard library's `posix_spawn` path (a `vfork`-style
+//! start on Linux): no closure runs in the child, the group, the working directory and the
+//! descriptors are spawn attributes. The environment is inherited as it is, plus the
+//! request's variables.
 
 use std::io;
+use std::os::fd::OwnedFd;
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 use crate::exec::event::{EventSink, Exit};
@@ -35,31 +44,37 @@ pub struct Started {
 }
 
 /// A child the executor watches on its own thread: its pipes are polled with everything
-/// else, and its exit is noticed on SIGCHLD, so no thread stands between a phase and the
-/// executor.
+/// else, and so is its exit (through `exit_fd`, else SIGCHLD), so no thread stands between
+/// a phase and the executor.
 pub struct Direct {
     /// The child.
     pub child: Box<dyn ChildProcess>,
     /// Its captured stdout and stderr (`None` when output passes through).
     pub pipes: Option<(io::PipeReader, io::PipeReader)>,
+    /// A descriptor that becomes readable when the child exits (a Linux pidfd). Without
+    /// one, the executor hears exits through SIGCHLD.
+    pub exit_fd: Option<OwnedFd>,
 }
 
 impl std::fmt::Debug for Direct {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Direct").field("pipes", &self.pipes.is_some()).finish_non_exhaustive()
+        f.debug_struct("Direct")
+            .field("pipes", &self.pipes.is_some())
+            .field("exit_fd", &self.exit_fd)
+            .finish_non_exhaustive()
     }
 }
 
 /// A started process the executor can ask about its exit without blocking.
 pub trait ChildProcess: Send {
-    /// `Some` once it has exited.
-    fn try_exit(&self) -> Option<Exit>;
+    /// `Some` once it has exited (and has been reaped).
+    fn try_exit(&mut self) -> Option<Exit>;
 }
 
-impl ChildProcess for duct::Handle {
-    fn try_exit(&self) -> Option<Exit> {
+impl ChildProcess for std::process::Child {
+    fn try_exit(&mut self) -> Option<Exit> {
         match self.try_wait() {
-            Ok(Some(output)) => Some(exit_of(output.status)),
+            Ok(Some(status)) => Some(exit_of(status)),
             Ok(None) => None,
             Err(e) => Some(Exit::Lost(e.to_string())),
         }
@@ -75,44 +90,50 @@ pub trait Spawner: Send + Sync {
     fn spawn(&self, request: &CommandRequest, sink: &EventSink) -> io::Result<Started>;
 }
 
-/// The real spawner: duct, a process group per phase. The child and its pipes go back to the
-/// executor, which polls them with everything else.
+/// The real spawner: [`std::process::Command`], a process group per phase, stdin from
+/// `/dev/null`. The child and its pipes go back to the executor, which polls them with
+/// everything else.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct ProcessSpawner;
 
 impl Spawner for ProcessSpawner {
     fn spawn(&self, request: &CommandRequest, _sink: &EventSink) -> io::Result<Started> {
-        let mut expr = duct::cmd(&request.program, &request.args).dir(&request.cwd).unchecked();
-        // One /dev/null for every phase: a dup is cheaper than opening it each time.
-        expr = match dev_null() {
-            Some(null) => expr.stdin_file(null),
-            None => expr.stdin_null(),
-        };
-        for (k, v) in &request.env {
-            expr = expr.env(k, v);
-        }
-        expr = expr.before_spawn(|cmd| {
-            std::os::unix::process::CommandExt::process_group(cmd, 0);
-            Ok(())
-        });
+        let mut cmd = Command::new(&request.program);
+        cmd.args(&request.args).current_dir(&request.cwd).process_group(0);
+        cmd.envs(request.env.iter().map(|(k, v)| (k, v)));
+        cmd.stdin(dev_null().map_or_else(Stdio::null, Stdio::from));
         let mut pipes = None;
         if request.capture {
             let (out_r, out_w) = io::pipe()?;
             let (err_r, err_w) = io::pipe()?;
-            expr = expr.stdout_file(out_w).stderr_file(err_w);
+            cmd.stdout(out_w).stderr(err_w);
             pipes = Some((out_r, err_r));
         }
-        let handle = expr.start();
-        // The expression holds our copies of the pipes' write ends: close them now, so
-        // the readers see the end of the stream when the phase's processes are gone.
-        drop(expr);
-        let handle = handle?;
-        let pgid = handle.pids().first().and_then(|&p| i32::try_from(p).ok());
-        Ok(Started { pgid, direct: Some(Direct { child: Box::new(handle), pipes }) })
+        let child = cmd.spawn();
+        // The command holds our copies of the pipes' write ends: close them now, so the
+        // readers see the end of the stream when the phase's processes are gone.
+        drop(cmd);
+        let child = child?;
+        let pgid = i32::try_from(child.id()).ok();
+        let exit_fd = exit_fd(&child);
+        Ok(Started { pgid, direct: Some(Direct { child: Box::new(child), pipes, exit_fd }) })
     }
 }
 
-/// A duplicate of a /dev/null opened once.
+/// A pidfd of `child`: one descriptor in the executor's `poll` instead of a signal, a
+/// handler, a socket write and an interrupted `poll` per exit. `None` on kernels before 5.3.
+#[cfg(target_os = "linux")]
+fn exit_fd(child: &std::process::Child) -> Option<OwnedFd> {
+    use rustix::process::{Pid, PidfdFlags, pidfd_open};
+    pidfd_open(Pid::from_child(child), PidfdFlags::empty()).ok()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exit_fd(_child: &std::process::Child) -> Option<OwnedFd> {
+    None
+}
+
+/// A duplicate of a /dev/null opened once (a `dup` is cheaper than an `open` per phase).
 fn dev_null() -> Option<std::fs::File> {
     static NULL: OnceLock<Option<std::fs::File>> = OnceLock::new();
     NULL.get_or_init(|| std::fs::File::open("/dev/null").ok()).as_ref()?.try_clone().ok()

@@ -421,3 +421,56 @@ fn a_previous_runs_logs_of_these_phases_are_removed_and_others_kept() {
     assert!(!loud.contains("old") && loud.contains("new"), "{loud}");
     assert!(logs.join("other.log").exists() && logs.join("quiet.txt").exists());
 }
+
+/// The real spawner without its exit descriptors, as on a system without pidfds.
+struct WithoutExitFd;
+
+impl Spawner for WithoutExitFd {
+    fn spawn(&self, request: &CommandRequest, sink: &EventSink) -> std::io::Result<Started> {
+        let mut started = ProcessSpawner.spawn(request, sink)?;
+        if let Some(direct) = &mut started.direct {
+            direct.exit_fd = None;
+        }
+        Ok(started)
+    }
+}
+
+#[test]
+fn exits_without_exit_descriptors_are_heard_through_sigchld() {
+    // Nothing captured: no pipe closes, only the exit itself can end each phase.
+    let p = Pipeline::new("sigchld")
+        .phase(Phase::cmd("a", "true"))
+        .phase(Phase::cmd("b", "exit 3").depends_on(["a"]).policy(PhasePolicy::skip()))
+        .phase(Phase::cmd("c", "true").depends_on(["b"]))
+        .build()
+        .expect("valid");
+    let options = RunOptions { capture: Some(false), spawner: Arc::new(WithoutExitFd), ..quick() };
+    let s = run_to_end(&p, options);
+    assert_eq!(status(&s, "a"), PhaseStatus::Completed);
+    assert_eq!(s.phase("b").expect("b").error.as_deref(), Some("exit code 3"));
+    assert_eq!(status(&s, "c"), PhaseStatus::Completed);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn the_real_spawner_hands_over_an_exit_descriptor() {
+    let request = CommandRequest {
+        program: "true".into(),
+        args: Vec::new(),
+        cwd: std::env::temp_dir(),
+        env: Vec::new(),
+        capture: true,
+    };
+    let (tx, _rx) = mpsc::sync_channel(1);
+    let sink = EventSink { id: AttemptId(0), tx, waker: event::Waker::default() };
+    let started = ProcessSpawner.spawn(&request, &sink).expect("spawn");
+    let mut direct = started.direct.expect("watched by the executor");
+    assert!(direct.pipes.is_some(), "captured");
+    let exit_fd = direct.exit_fd.take().expect("a pidfd on Linux");
+    // The descriptor becomes readable when the child exits: then its exit is there to reap.
+    let mut fds =
+        [nix::poll::PollFd::new(std::os::fd::AsFd::as_fd(&exit_fd), nix::poll::PollFlags::POLLIN)];
+    let limit = nix::poll::PollTimeout::try_from(HANG_LIMIT).expect("fits");
+    assert_eq!(nix::poll::poll(&mut fds, limit).expect("poll"), 1, "readable on exit");
+    assert_eq!(direct.child.try_exit(), Some(Exit::Code(0)));
+}

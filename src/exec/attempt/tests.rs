@@ -28,7 +28,7 @@ fn reported(timeout: Option<Duration>, now: Instant) -> Attempt {
 struct FakeChild(Arc<Mutex<Option<Exit>>>);
 
 impl ChildProcess for FakeChild {
-    fn try_exit(&self) -> Option<Exit> {
+    fn try_exit(&mut self) -> Option<Exit> {
         self.0.lock().expect("lock").clone()
     }
 }
@@ -39,7 +39,7 @@ fn direct(now: Instant) -> (Attempt, FakeChild, [std::io::PipeWriter; 2]) {
     let (out, out_w) = std::io::pipe().expect("pipe");
     let (err, err_w) = std::io::pipe().expect("pipe");
     let pipes = [Some(Pipe::new(out, Stream::Stdout)), Some(Pipe::new(err, Stream::Stderr))];
-    let watch = Watch::Direct { child: Box::new(child.clone()), pipes };
+    let watch = Watch::Direct { child: Box::new(child.clone()), pipes, exit_fd: None };
     let cmd = Command { pgid: None, output: PathBuf::new(), context: None, watch };
     let stage = Stage::Running { timeout_at: Some(now + ms(10_000)) };
     (Attempt { idx: 0, number: 1, work: Work::Command { cmd, stage } }, child, [out_w, err_w])
@@ -167,17 +167,17 @@ fn a_killed_child_that_never_exits_is_given_up_on() {
     assert!(a.try_exit().is_none());
     let end = a.deadline_passed(t0 + ms(10_000) + ABANDON_AFTER, DRAIN);
     assert!(matches!(end, Some(Ending::TimedOut)), "{end:?}");
-    assert_eq!(a.open_pipes().count(), 0, "its pipes are closed");
+    assert_eq!(a.open_fds().count(), 0, "its pipes are closed");
 }
 
 #[test]
 fn a_direct_child_ends_when_both_pipes_closed_and_its_exit_is_known() {
     let t0 = Instant::now();
     let (mut a, child, writers) = direct(t0);
-    assert_eq!(a.open_pipes().count(), 2);
+    assert_eq!(a.open_fds().count(), 2);
     drop(writers);
     assert!(a.pipe_closed(0).is_none(), "stderr is still open");
-    assert_eq!(a.open_pipes().map(|(k, _)| k).collect::<Vec<_>>(), [1]);
+    assert_eq!(a.open_fds().map(|(k, _)| k).collect::<Vec<_>>(), [1]);
     assert!(a.pipe_closed(1).is_none(), "the exit is not known yet");
     assert!(a.try_exit().is_none());
     *child.0.lock().expect("lock") = Some(Exit::Code(0));
