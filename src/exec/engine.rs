@@ -24,7 +24,7 @@ use crate::exec::run::Run;
 use crate::failure::{AfterFailure, after_failure};
 use crate::lines::LineBatch;
 use crate::phase::{Handler, Phase};
-use crate::schedule::Slot;
+use crate::schedule::{Ready, Slot};
 
 /// How many events may wait for the executor: readers block beyond it, which bounds memory
 /// whatever a phase prints.
@@ -41,7 +41,8 @@ pub(super) struct Engine<'a> {
     poller: Poller,
     /// Where pipes are read into.
     buf: Vec<u8>,
-    slots: Vec<Slot>,
+    /// Which phases wait, run and ended, and which may start.
+    ready: Ready,
     attempts: Vec<u32>,
     results: Vec<Option<serde_json::Value>>,
     live: HashMap<AttemptId, Attempt>,
@@ -67,10 +68,10 @@ impl<'a> Engine<'a> {
     ) -> Self {
         let n = run.names.len();
         // `run --only`: the phases that do not run count as done, with their recorded results.
-        let mut slots = vec![Slot::Waiting; n];
+        let mut ready = Ready::new(&run.plan);
         let mut results = vec![None; n];
         for (i, result) in &run.given {
-            slots[*i] = Slot::Done;
+            ready.end(*i, Slot::Done);
             results[*i].clone_from(result);
         }
         Self {
@@ -80,7 +81,7 @@ impl<'a> Engine<'a> {
             waker,
             poller,
             buf: vec![0; 64 * 1024],
-            slots,
+            ready,
             attempts: vec![0; n],
             results,
             live: HashMap::new(),
@@ -112,7 +113,7 @@ impl<'a> Engine<'a> {
         let t = self.t();
         let end = if self.interrupted > 0 {
             Action::PipelineCancelled { t }
-        } else if self.failed || self.slots.iter().any(|s| *s != Slot::Done) {
+        } else if self.failed || self.ready.slots().iter().any(|s| *s != Slot::Done) {
             Action::PipelineFailed { t }
         } else {
             Action::PipelineComplete { t }
@@ -173,12 +174,11 @@ impl<'a> Engine<'a> {
         // once (a spawn failure), hence the loop.
         while self.replan {
             self.replan = false;
-            let next = self.run.plan.next(&self.slots, self.run.jobs);
+            let next = self.ready.next(self.run.jobs);
             if next.is_empty() {
                 return;
             }
             for idx in next {
-                self.slots[idx] = Slot::Active;
                 self.start_attempt(idx);
             }
             if self.stopping {
@@ -416,7 +416,7 @@ impl<'a> Engine<'a> {
 
     /// A phase ended (done or dead): the plan may start others.
     fn set_slot(&mut self, idx: usize, slot: Slot) {
-        self.slots[idx] = slot;
+        self.ready.end(idx, slot);
         self.replan = true;
     }
 
