@@ -108,26 +108,36 @@ impl Plan {
                 running += 1;
             }
         }
-        let mut start = Vec::new();
-        for &i in &self.order {
-            if running >= jobs {
-                break;
-            }
-            if !self.is_ready(i, slots) {
-                continue;
-            }
-            if self.is_parallel(i) {
-                start.push(i);
-                running += 1;
-            } else {
-                if running == 0 {
-                    start.push(i);
-                }
-                break;
-            }
-        }
-        start
+        let ready = self.order.iter().copied().filter(|&i| self.is_ready(i, slots));
+        take(ready, |i| self.is_parallel(i), running, jobs)
     }
+}
+
+/// The rule both deciders share: from `ready` (most urgent first), parallel phases while
+/// fewer than `jobs` run; a phase that runs alone only when nothing runs, and it ends the
+/// pick either way (lower-priority phases wait for it rather than starve it).
+fn take(
+    ready: impl Iterator<Item = usize>,
+    parallel: impl Fn(usize) -> bool,
+    mut running: usize,
+    jobs: usize,
+) -> Vec<usize> {
+    let mut start = Vec::new();
+    for i in ready {
+        if running >= jobs {
+            break;
+        }
+        if parallel(i) {
+            start.push(i);
+            running += 1;
+        } else {
+            if running == 0 {
+                start.push(i);
+            }
+            break;
+        }
+    }
+    start
 }
 
 /// [`Plan::next`] kept up to date as phases start and end, so that each decision costs what
@@ -199,27 +209,11 @@ impl Ready {
     /// The phases to start now, most urgent first (what [`Plan::next`] answers), marked
     /// [`Slot::Active`].
     pub fn next(&mut self, jobs: usize) -> Vec<usize> {
-        let jobs = jobs.max(1);
-        let mut start = Vec::new();
         if self.alone > 0 {
-            return start;
+            return Vec::new();
         }
-        let mut running = self.running;
-        for &k in &self.queue {
-            if running >= jobs {
-                break;
-            }
-            let i = self.order[k];
-            if self.parallel[i] {
-                start.push(i);
-                running += 1;
-            } else {
-                if running == 0 {
-                    start.push(i);
-                }
-                break;
-            }
-        }
+        let ready = self.queue.iter().map(|&k| self.order[k]);
+        let start = take(ready, |i| self.parallel[i], self.running, jobs.max(1));
         for &i in &start {
             self.queue.remove(&self.place[i]);
             self.slots[i] = Slot::Active;
