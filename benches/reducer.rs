@@ -1,7 +1,9 @@
 //! Reducer throughput: 1,000,000 `PhaseLog` actions folded with `max_logs = 200`.
 //!
 //! `cargo bench --bench reducer` prints the time per 1,000,000 actions; the target is
-//! at least 5 M actions/s, i.e. under 200 ms here.
+//! at least 5 M actions/s, i.e. under 200 ms here. The last case is the executor's own path:
+//! lines dispatched in batches (one pipe read) to a store whose subscribers run on a
+//! `SubscriberThread`, timed until that thread has handled the last one.
 
 #![allow(missing_docs)] // criterion_group! generates an undocumented function
 
@@ -9,9 +11,13 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use milo::subscriber_thread::{Consumer, SubscriberThread};
 use milo::{Action, Phase, Pipeline, PipelineState, Store, Stream, reduce};
 
 const ACTIONS: u64 = 1_000_000;
+
+/// Makes the subscriber a subscriber thread runs.
+type MakeConsumer = fn() -> Consumer;
 
 fn pipeline() -> Pipeline {
     Pipeline::new("bench")
@@ -65,6 +71,38 @@ fn bench(c: &mut Criterion) {
             BatchSize::LargeInput,
         );
     });
+    let threaded: [(&str, MakeConsumer); 2] = [
+        ("store dispatch_all 1M by 100 (subscriber thread, actions)", || {
+            Consumer::actions(|action| {
+                black_box(action);
+            })
+        }),
+        ("store dispatch_all 1M by 100 (subscriber thread, state)", || {
+            Consumer::state(|action, _| {
+                black_box(action);
+            })
+        }),
+    ];
+    for (name, consumer) in threaded {
+        group.bench_function(name, |b| {
+            b.iter_batched(
+                || {
+                    let mut store = Store::new(PipelineState::new(&pipeline));
+                    let thread =
+                        SubscriberThread::attach(&mut store, vec![consumer()]).expect("thread");
+                    (store, thread)
+                },
+                |(mut store, thread)| {
+                    for batch in actions.chunks(100) {
+                        store.dispatch_all(batch.iter().cloned());
+                    }
+                    thread.finish().expect("no panic");
+                    black_box(store)
+                },
+                BatchSize::LargeInput,
+            );
+        });
+    }
     group.finish();
 }
 

@@ -10,13 +10,17 @@
 //!
 //! [`run`] prints `cargo:rerun-if-changed=` for the file, draws no bars, writes the
 //! timeline and every phase's full log under `$OUT_DIR/milo/`, and on failure prints each
-//! failed phase's error and output tail, then a summary, as `cargo:warning=` lines. The
+//! failed phase's error and output tail, then a summary, as `cargo:warning=` lines. A log or
+//! timeline that could not be written is a `cargo:warning=` too; the build's outcome is the
+//! pipeline's. The
 //! returned [`BuildError`] prints as a plain message, so returning it from `main` fails the
 //! build with that message.
 
 use std::fmt::{self, Write as _};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use crate::artifact::Notice;
 use crate::error::Error;
 use crate::exec::RunOptions;
 use crate::pipeline::Pipeline;
@@ -79,8 +83,22 @@ pub fn run(path: impl AsRef<Path>) -> Result<PipelineState, BuildError> {
 /// Runs a pipeline built in code the same way [`run`] runs a file.
 pub fn run_pipeline(pipeline: &Pipeline) -> Result<PipelineState, BuildError> {
     let timeline = out_dir()?.join("milo").join("timeline.json");
-    let options = RunOptions { timeline: Some(timeline.clone()), ..RunOptions::default() };
-    let state = pipeline.run(options)?;
+    let notify = Arc::new(|notice: &Notice<'_>| {
+        // Cargo builds one package's build script at a time: there is no lock to wait for.
+        if let Notice::WriteFailed(failure) = notice {
+            warn_lines(&format!("milo: {failure}; {}", failure.consequence()));
+        }
+    });
+    let options = RunOptions {
+        timeline: Some(timeline.clone()),
+        notify: Some(notify),
+        ..RunOptions::default()
+    };
+    let finished = pipeline.run(options)?;
+    if let Some(failure) = &finished.timeline_error {
+        warn_lines(&format!("milo: {failure}; the timeline does not show how the run ended"));
+    }
+    let state = finished.state;
     if state.status == PipelineStatus::Completed {
         return Ok(state);
     }

@@ -58,6 +58,7 @@ pub mod mcp;
 pub mod metadata;
 mod pipeline_run;
 pub mod report;
+pub mod subscriber_thread;
 #[cfg(feature = "tui")]
 pub mod tui;
 

@@ -3,10 +3,9 @@
 use std::path::Path;
 
 use crate::error::Error;
-use crate::exec::{self, RunOptions};
+use crate::exec::{self, Finished, RunOptions};
 use crate::metadata::{Cargo, CargoEnv};
 use crate::pipeline::Pipeline;
-use crate::state::PipelineState;
 
 /// The usage error for targets that name no phase, with the closest name.
 fn unknown_targets(unknown: &[(String, Option<String>)]) -> Error {
@@ -102,7 +101,8 @@ impl Pipeline {
         self.find_targets(targets).map_err(|unknown| unknown_targets(&unknown))
     }
 
-    /// Runs the pipeline to its end and returns the final state (see [`exec::run`]).
+    /// Runs the pipeline to its end and returns the final state, with what of its record
+    /// could not be written (see [`exec::run`]).
     ///
     /// A pipeline that fails or is cancelled is still `Ok`: look at the state's `status`.
     ///
@@ -121,14 +121,14 @@ impl Pipeline {
     ///         .depends_on(["version"]),
     ///     )
     ///     .build()?;
-    /// let state = pipeline.run(RunOptions::default())?;
+    /// let state = pipeline.run(RunOptions::default())?.state;
     /// assert_eq!(state.status, PipelineStatus::Completed);
     /// let banner = state.phase("banner").unwrap();
     /// assert_eq!(&*banner.logs.lines()[0].line, "generating for 1.2.3");
     /// assert_eq!(banner.result.as_ref().unwrap()["banner"], "v1.2.3");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn run(&self, options: RunOptions) -> Result<PipelineState, Error> {
+    pub fn run(&self, options: RunOptions) -> Result<Finished, Error> {
         exec::run(self, options)
     }
 }

@@ -1,4 +1,5 @@
-//! Where the timeline goes: a path that cannot hold it fails before any phase runs.
+//! Where the timeline goes: a path that cannot hold it fails before any phase runs; a log
+//! or timeline write that fails later is reported, and the run goes on.
 
 use crate::support::Test;
 
@@ -50,4 +51,79 @@ fn umask() -> u32 {
         .and_then(|s| s.lines().find_map(|l| l.strip_prefix("Umask:").map(|v| v.trim().to_owned())))
         .and_then(|v| u32::from_str_radix(&v, 8).ok())
         .unwrap_or(0o022)
+}
+
+/// Phase `b` prints; then phase `a` prints and ends with `exit`.
+fn two_phases(exit: u8) -> String {
+    format!(
+        "[[pipeline.phase]]\nname = \"b\"\ncmd = \"echo from-b\"\n\
+         [[pipeline.phase]]\nname = \"a\"\ncmd = \"echo from-a; exit {exit}\"\n"
+    )
+}
+
+#[test]
+fn a_log_that_cannot_be_written_is_reported_and_the_run_goes_on() {
+    // A folder where `a`'s log goes: opening it fails, whoever runs the test (root too).
+    let out = Test::new()
+        .milo_toml(&two_phases(3))
+        .folder("t/logs/a.log")
+        .args(["run", "--timeline", "t/timeline.json"])
+        .run();
+    // The run's own outcome: `a` failed.
+    out.code(1);
+    let stderr = out.stderr();
+    assert!(
+        stderr.contains(
+            "warning: could not write the log of phase `a` `[ROOT]/t/logs/a.log`: Is a directory \
+             (os error 21)\n  = note: the rest of this phase's output is not in its log file; \
+             the run goes on\n  = help: a folder is in the way: remove or rename \
+             `[ROOT]/t/logs/a.log`, then run again\n"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("warning: could not write").count(), 1, "{stderr}");
+    let tl: serde_json::Value =
+        serde_json::from_str(&out.read("t/timeline.json")).expect("the timeline is JSON");
+    let warnings = tl["warnings"].as_array().expect("warnings in the timeline");
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert_eq!(warnings[0]["path"], "logs/a.log");
+    assert_eq!(warnings[0]["phase"], "a");
+    assert!(warnings[0]["message"].as_str().is_some_and(|m| m.contains("Is a directory")));
+    // The other phase's log, and the run's record of `a`, are whole.
+    assert!(out.read("t/logs/b.log").ends_with("from-b\n"));
+    assert_eq!(tl["phases"][1]["logs"][0]["line"], "from-a");
+    assert_eq!(tl["status"], "failed");
+}
+
+/// A first phase that puts a folder where the timeline goes, so that every later write of
+/// it fails; then `b`, and `a` ending with `exit`.
+fn timeline_blocked(exit: u8) -> String {
+    format!(
+        "[[pipeline.phase]]\nname = \"block\"\ncmd = \"rm t/timeline.json && mkdir t/timeline.json\"\n\
+         [[pipeline.phase]]\nname = \"b\"\ncmd = \"echo from-b\"\ndepends_on = [\"block\"]\n\
+         [[pipeline.phase]]\nname = \"a\"\ncmd = \"exit {exit}\"\ndepends_on = [\"block\"]\n"
+    )
+}
+
+#[test]
+fn a_final_timeline_that_cannot_be_written_keeps_the_runs_exit_code() {
+    for (exit, code, outcome) in [(0, 0, "the pipeline completed"), (3, 1, "the pipeline failed")] {
+        let out = Test::new()
+            .milo_toml(&timeline_blocked(exit))
+            .args(["run", "--timeline", "t/timeline.json"])
+            .run();
+        out.code(code);
+        let stderr = out.stderr();
+        assert!(
+            stderr.contains(&format!(
+                "error: could not write the timeline `[ROOT]/t/timeline.json`: Is a directory \
+                 (os error 21)\n  = note: there is no timeline on disk; {outcome} (exit code \
+                 {code})\n  = help: a folder is in the way: remove or rename \
+                 `[ROOT]/t/timeline.json`, then run again"
+            )),
+            "{stderr}"
+        );
+        // The logs are whole all the same.
+        assert!(out.read("t/logs/b.log").ends_with("from-b\n"));
+    }
 }

@@ -111,7 +111,7 @@ fn test_modules_are_exempt_and_effects_are_not_checked() {
         "{original}\n#[cfg(test)]\nmod planted {{ fn f() {{ let _ = std::fs::read(\"x\"); }} }}\n"
     );
     std::fs::write(&state, with_test).expect("plant");
-    let artifact = tmp.path().join("src/artifact.rs");
+    let artifact = tmp.path().join("src/artifact/mod.rs");
     let effects = std::fs::read_to_string(&artifact).expect("read");
     std::fs::write(&artifact, format!("{effects}\nfn f() {{ let _ = std::fs::read(\"x\"); }}\n"))
         .expect("plant");

@@ -18,6 +18,7 @@ mod gitlab_ci_local;
 mod init_ci;
 mod interrupt;
 mod library;
+mod lock;
 mod mcp;
 mod mcp_library;
 mod mcp_raw;

@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use milo::exec::RunOptions;
+use milo::subscriber_thread::Consumer;
 use milo::{Action, Phase, PhasePolicy, PhaseStatus, Pipeline, PipelineStatus, Stream};
 use serde_json::json;
 
@@ -23,7 +24,7 @@ fn closure_lines_are_captured_with_their_stream() {
         }))
         .build()
         .expect("valid");
-    let state = pipeline.run(quick()).expect("run");
+    let state = pipeline.run(quick()).expect("run").state;
     let lines: Vec<(String, Stream)> = state
         .phase("gen")
         .expect("gen")
@@ -59,7 +60,7 @@ fn context_has_results_and_none_for_a_skipped_dependency() {
         )
         .build()
         .expect("valid");
-    let state = pipeline.run(quick()).expect("run");
+    let state = pipeline.run(quick()).expect("run").state;
     assert_eq!(state.status, PipelineStatus::Completed);
     assert_eq!(state.phase("flaky").map(|p| p.status), Some(PhaseStatus::Skipped));
     let (results, flaky) = seen.lock().expect("lock").take().expect("join ran");
@@ -78,7 +79,7 @@ fn a_panicking_closure_fails_its_phase_not_the_process() {
         .phase(Phase::cmd("after", "true").depends_on(["boom"]))
         .build()
         .expect("valid");
-    let state = pipeline.run(quick()).expect("run");
+    let state = pipeline.run(quick()).expect("run").state;
     assert_eq!(state.status, PipelineStatus::Failed);
     let boom = state.phase("boom").expect("boom");
     assert_eq!(boom.status, PhaseStatus::Failed);
@@ -103,7 +104,7 @@ fn a_closure_is_retried_and_sees_its_attempt() {
         )
         .build()
         .expect("valid");
-    let state = pipeline.run(quick()).expect("run");
+    let state = pipeline.run(quick()).expect("run").state;
     let flaky = state.phase("flaky").expect("flaky");
     assert_eq!(flaky.status, PhaseStatus::Completed);
     assert_eq!(calls.load(Ordering::SeqCst), 3);
@@ -121,7 +122,7 @@ fn retries_exhausted_for_a_closure_names_the_count() {
         )
         .build()
         .expect("valid");
-    let state = pipeline.run(quick()).expect("run");
+    let state = pipeline.run(quick()).expect("run").state;
     assert_eq!(
         state.phase("never").and_then(|p| p.error.clone()).as_deref(),
         Some("retries exhausted after 2 attempts: nope")
@@ -156,7 +157,7 @@ fn subscribers_observe_every_action_in_order() {
         })],
         ..quick()
     };
-    let state = pipeline.run(options).expect("run");
+    let state = pipeline.run(options).expect("run").state;
     assert_eq!(state.status, PipelineStatus::Completed);
     assert_eq!(
         *seen.lock().expect("lock"),
@@ -179,11 +180,93 @@ fn folding_the_recorded_actions_rebuilds_the_final_state() {
         })],
         ..quick()
     };
-    let state = pipeline.run(options).expect("run");
+    let state = pipeline.run(options).expect("run").state;
     let folded =
         log.lock().expect("lock").iter().fold(milo::PipelineState::new(&pipeline), milo::reduce);
     assert_eq!(folded.status, state.status);
     for (a, b) in folded.phases.iter().zip(&state.phases) {
         assert_eq!((a.status, a.logs.total(), &a.error), (b.status, b.logs.total(), &b.error));
     }
+}
+
+#[test]
+fn background_subscribers_see_each_phase_end_after_its_log_is_complete() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let timeline = dir.path().join("tl.json");
+    let log = milo::artifact::log_path(&timeline, "count");
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&seen);
+    let pipeline = Pipeline::new("lib")
+        .phase(Phase::cmd("count", "seq 1 5000").max_logs(10))
+        .build()
+        .expect("valid");
+    let options = RunOptions {
+        timeline: Some(timeline.clone()),
+        background: vec![Consumer::state(move |action: &Action, state: &milo::PipelineState| {
+            let entry = match action {
+                // On the subscriber thread, after the log writer: the file is whole here.
+                Action::PhaseComplete { .. } => {
+                    let text = std::fs::read_to_string(&log).expect("the log");
+                    let lines = text.lines().filter(|l| !l.starts_with("=== ")).count();
+                    format!(
+                        "done, {lines} lines in the log, {} folded",
+                        state.phases[0].logs.total()
+                    )
+                }
+                Action::PipelineComplete { .. } => format!("pipeline {:?}", state.status),
+                _ => return,
+            };
+            sink.lock().expect("lock").push(entry);
+        })],
+        ..quick()
+    };
+    let finished = pipeline.run(options).expect("run");
+    assert_eq!(finished.state.status, PipelineStatus::Completed);
+    // Every action was handled before `run` returned.
+    assert_eq!(
+        *seen.lock().expect("lock"),
+        ["done, 5000 lines in the log, 5000 folded", "pipeline Completed"]
+    );
+}
+
+#[test]
+fn write_failures_come_back_with_the_final_state() {
+    use milo::artifact::{Notice, Record};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let timeline = dir.path().join("tl.json");
+    // A folder where `a`'s log goes, and one put where the timeline goes while `b` runs.
+    std::fs::create_dir_all(milo::artifact::log_path(&timeline, "a")).expect("folder");
+    let target = timeline.clone();
+    let pipeline = Pipeline::new("lib")
+        .phase(Phase::cmd("a", "echo lost"))
+        .phase(
+            Phase::func("b", move |_ctx| {
+                std::fs::remove_file(&target)?;
+                std::fs::create_dir(&target)?;
+                Ok::<_, std::io::Error>(json!(null))
+            })
+            .depends_on(["a"]),
+        )
+        .build()
+        .expect("valid");
+    let heard = Arc::new(Mutex::new(Vec::new()));
+    let ear = Arc::clone(&heard);
+    let options = RunOptions {
+        timeline: Some(timeline.clone()),
+        notify: Some(Arc::new(move |notice: &Notice<'_>| {
+            if let Notice::WriteFailed(f) = notice {
+                ear.lock().expect("lock").push(f.path.clone());
+            }
+        })),
+        ..quick()
+    };
+    let finished = pipeline.run(options).expect("a finished run, whatever was not written");
+    assert_eq!(finished.state.status, PipelineStatus::Completed);
+    let first = &finished.warnings[0];
+    assert_eq!(first.record, Record::Log { phase: "a".into() });
+    assert_eq!(first.source.kind(), std::io::ErrorKind::IsADirectory);
+    assert_eq!(heard.lock().expect("lock")[0], milo::artifact::log_path(&timeline, "a"));
+    let last = finished.timeline_error.expect("the final timeline failed");
+    assert_eq!((last.record, last.path), (Record::Timeline, timeline));
+    assert_eq!(last.source.kind(), std::io::ErrorKind::IsADirectory);
 }

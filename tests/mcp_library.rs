@@ -95,7 +95,7 @@ async fn served_while_it_runs() {
     *open.lock().expect("lock") = true;
     wake.notify_all();
     let state = tokio::task::spawn_blocking(move || run.join()).await.expect("join");
-    let state = state.expect("the run thread").expect("the run");
+    let state = state.expect("the run thread").expect("the run").state;
     assert_eq!(state.status, PipelineStatus::Completed);
     // Over, with no timeline file to fall back on: nothing to show.
     let e = client.read("milo://pipeline/timeline").await.expect_err("the run is over");

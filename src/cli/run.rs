@@ -2,15 +2,20 @@
 
 use std::fmt::Write as _;
 use std::io::IsTerminal;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::load::{current_dir, load, print};
 use super::orphans::{Adoption, Keep};
 use super::{GlobalArgs, ProgressChoice, RunArgs};
-use crate::error::Error;
-use crate::exec::{self, CancelToken, RunOptions, effective_jobs};
+use crate::artifact::{Notice, Notify, WriteFailure};
+use crate::error::{EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, Error};
+use crate::exec::{self, CancelToken, Finished, RunOptions, effective_jobs};
 use crate::pipeline::Pipeline;
 use crate::report::{self, plain::PlainReporter};
 use crate::state::{PipelineState, PipelineStatus};
+use crate::subscriber_thread::Consumer;
 
 /// Runs the pipeline (or prints its plan with `--dry-run`).
 pub fn execute(global: &GlobalArgs, args: &RunArgs) -> Result<(), Error> {
@@ -71,24 +76,17 @@ pub fn execute(global: &GlobalArgs, args: &RunArgs) -> Result<(), Error> {
     if let Some(given) = given {
         options.given = given;
     }
-    match if tui { Mode::Quiet } else { mode } {
-        Mode::Quiet => {}
-        Mode::Plain => {
-            let capture = pipeline.settings().capture_output;
-            let mut reporter = PlainReporter::stdio(log_dir.clone().filter(|_| capture));
-            options.subscribers.push(Box::new(move |a, s| reporter.on_action(a, s)));
-        }
-        #[cfg(feature = "progress")]
-        Mode::Bars => {
-            let mut bars = report::bars::Bars::new(&shown);
-            options.subscribers.push(Box::new(move |a, s| bars.on_action(a, s)));
-        }
-    }
+    // `--tui`: the detail view shows the run instead.
+    let display = if tui { Mode::Quiet } else { mode };
+    let say = show_progress(display, &pipeline, &shown, log_dir.as_deref(), &mut options);
+    // The detail view owns the terminal: its run's first warning waits for the end.
+    let warned = Arc::new(AtomicBool::new(false));
+    options.notify = Some(notifier(global.quiet, !tui, Arc::clone(&warned), say));
     let adoption = Adoption::start();
     if let Some(adoption) = &adoption {
         options.spawner = adoption.record(options.spawner);
     }
-    let state =
+    let finished =
         if tui { super::run_tui::run(&pipeline, options)? } else { exec::run(&pipeline, options)? };
     let keep = Keep::of(&pipeline, args.keep_daemons);
     let escaped = adoption.map_or(0, |a| a.end_escaped(&keep));
@@ -100,10 +98,14 @@ pub fn execute(global: &GlobalArgs, args: &RunArgs) -> Result<(), Error> {
              pass --keep-daemons"
         );
     }
+    let Finished { state, warnings, timeline_error } = finished;
     let ran = super::results_from::ran(&state, &shown);
     finish(ran.as_ref().unwrap_or(&state), mode, log_dir.as_deref());
+    record_failures(&warnings, timeline_error.as_ref(), &state, &warned);
     // Reports are written whatever the outcome: a failed or cancelled run needs them most.
-    let timeline_doc = crate::timeline::Timeline::from_state(&state);
+    let mut timeline_doc = crate::timeline::Timeline::from_state(&state);
+    let folder = crate::artifact::folder(&timeline);
+    timeline_doc.warnings = warnings.iter().map(|w| w.to_timeline(folder)).collect();
     let mut unwritten = super::report::write_all(&args.reports, &timeline_doc, &timeline);
     if state.status == PipelineStatus::Completed && !unwritten.is_empty() {
         // The run passed, but what CI was told to upload is missing: that fails the command.
@@ -113,6 +115,104 @@ pub fn execute(global: &GlobalArgs, args: &RunArgs) -> Result<(), Error> {
     }
     report_errors(&unwritten, global);
     Error::outcome(&state)
+}
+
+/// Prints a line on stderr beside the progress display.
+type Say = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// Puts the progress display of `mode` on the run's subscriber thread, where writing to the
+/// terminal never stalls the run; returns how to print a line beside it.
+fn show_progress(
+    mode: Mode,
+    pipeline: &Pipeline,
+    shown: &Pipeline,
+    log_dir: Option<&Path>,
+    options: &mut RunOptions,
+) -> Say {
+    match mode {
+        Mode::Quiet => {}
+        Mode::Plain => {
+            let echo = log_dir.filter(|_| pipeline.settings().capture_output).map(Path::to_owned);
+            let mut reporter = PlainReporter::stdio(pipeline, echo);
+            options.background.push(Consumer::actions(move |a| reporter.on_action(a)));
+        }
+        #[cfg(feature = "progress")]
+        Mode::Bars => {
+            let mut bars = report::bars::Bars::new(shown);
+            let say = Arc::new(bars.printer());
+            options.background.push(Consumer::state(move |a, s| bars.on_action(a, s)));
+            return say;
+        }
+    }
+    Arc::new(|line| eprintln!("{line}"))
+}
+
+/// What the CLI says of a run's notices: the wait for another run's lock (as cargo says
+/// it), and, when `live`, the first write failure in full as it happens (`warned`); the
+/// rest are counted at the end.
+fn notifier(quiet: bool, live: bool, warned: Arc<AtomicBool>, say: Say) -> Notify {
+    Arc::new(move |notice: &Notice<'_>| match notice {
+        Notice::Waiting { folder } if !quiet => {
+            say(&format!("Blocking waiting for file lock on {}", folder.display()));
+        }
+        Notice::WriteFailed(failure) if live && !warned.swap(true, Ordering::Relaxed) => {
+            say(&warning(failure));
+        }
+        _ => {}
+    })
+}
+
+/// After the run: the first write failure when it was not shown live, how many more there
+/// were, and a final timeline that could not be written (the exit code stays the run's).
+fn record_failures(
+    warnings: &[WriteFailure],
+    timeline_error: Option<&WriteFailure>,
+    state: &PipelineState,
+    warned: &AtomicBool,
+) {
+    if let Some(first) = warnings.first().filter(|_| !warned.load(Ordering::Relaxed)) {
+        eprintln!("{}", warning(first));
+    }
+    if warnings.len() > 1 {
+        eprintln!(
+            "warning: {} more files of the run's record could not be fully written; the \
+             timeline lists them all under `warnings`",
+            warnings.len() - 1
+        );
+    }
+    if let Some(failure) = timeline_error {
+        let code = Error::outcome(state).err().map_or(EXIT_OK, |e| e.exit_code());
+        eprintln!("{}", final_timeline_error(failure, code));
+    }
+}
+
+/// `warning: could not write …` with what it costs and what to do.
+fn warning(failure: &WriteFailure) -> String {
+    let mut text = format!("warning: {failure}\n  = note: {}", failure.consequence());
+    if let Some(help) = failure.help() {
+        let _ = write!(text, "\n  = help: {help}");
+    }
+    text
+}
+
+/// The final timeline could not be written: where, why, and that the exit code is the run's.
+fn final_timeline_error(failure: &WriteFailure, code: u8) -> String {
+    let outcome = match code {
+        EXIT_OK => "the pipeline completed",
+        EXIT_INTERRUPTED => "the run was interrupted",
+        EXIT_FAILED => "the pipeline failed",
+        _ => "the run ended",
+    };
+    let on_disk = if failure.path.is_file() {
+        "the timeline on disk is from earlier in the run: it does not show how the run ended"
+    } else {
+        "there is no timeline on disk"
+    };
+    let mut text = format!("error: {failure}\n  = note: {on_disk}; {outcome} (exit code {code})");
+    if let Some(help) = failure.help() {
+        let _ = write!(text, "\n  = help: {help}");
+    }
+    text
 }
 
 /// Prints errors that do not change the outcome (a report that could not be written).
@@ -180,7 +280,7 @@ fn mode(global: &GlobalArgs, args: &RunArgs) -> Mode {
 
 /// What is printed after the run: failed phases' tails (where they were not shown in
 /// full), then the summary table or, with `-q`, its last line.
-fn finish(state: &PipelineState, mode: Mode, log_dir: Option<&std::path::Path>) {
+fn finish(state: &PipelineState, mode: Mode, log_dir: Option<&Path>) {
     let mut out = String::new();
     // Plain mode printed each phase's whole output, bars printed failed tails above them.
     if mode == Mode::Quiet {

@@ -5,9 +5,8 @@ use std::time::{Duration, Instant};
 
 use crate::error::Error;
 use crate::exec::CancelToken;
-use crate::exec::{Run, RunOptions};
+use crate::exec::{Finished, Run, RunOptions};
 use crate::pipeline::Pipeline;
-use crate::state::PipelineState;
 use crate::tui::live::{Live, Outcome};
 use crate::tui::terminal;
 use crate::view::ViewState;
@@ -28,7 +27,7 @@ pub fn usable() -> bool {
 /// cancels the run as Ctrl-C would; so do SIGTERM and SIGHUP. Either way the terminal is
 /// restored before this waits for the executor to wind down, and the returned state is the
 /// executor's final one (`cancelled` when stopped).
-pub fn run(pipeline: &Pipeline, mut options: RunOptions) -> Result<PipelineState, Error> {
+pub fn run(pipeline: &Pipeline, mut options: RunOptions) -> Result<Finished, Error> {
     // Output passed straight through would draw over the view: the view shows it instead.
     if !options.capture.unwrap_or(pipeline.settings().capture_output) {
         eprintln!("note: --tui shows phase output itself: capturing it despite --no-capture");
@@ -37,11 +36,11 @@ pub fn run(pipeline: &Pipeline, mut options: RunOptions) -> Result<PipelineState
     let cancel = options.cancel.clone();
     let live = Live::new();
     let closer = live.closer();
-    let mut run = Run::new(pipeline, options)?;
-    // Same initial state as the store, and subscribed before the first action: the view's
-    // copy folds exactly what the store folds.
+    // Subscribed before the first action, and starting from the same state as the store:
+    // the view's copy folds exactly what the store folds.
+    options.background.push(live.consumer());
+    let run = Run::new(pipeline, options)?;
     let initial = run.handle().snapshot();
-    run.subscribe(live.subscriber());
     let executor = std::thread::Builder::new()
         .name("milo-executor".into())
         .spawn(move || {

@@ -202,6 +202,8 @@ pub fn merge(timelines: &[Timeline]) -> Result<Merged, MergeError> {
         milo_version: env!("CARGO_PKG_VERSION").to_owned(),
         affected: timelines.iter().find_map(|t| t.affected.clone()),
         phases,
+        // A log that was cut short in a partial timeline is cut short in the merged one.
+        warnings: timelines.iter().flat_map(|t| t.warnings.iter().cloned()).collect(),
     };
     Ok(Merged { timeline, origins })
 }

@@ -9,11 +9,19 @@ use crate::state::PipelineState;
 /// A subscriber: called after every action with the action and the new state.
 pub type Subscriber = Box<dyn FnMut(&Action, &PipelineState) + Send>;
 
+/// A forwarder: handed the actions of each dispatch, in order, once the state has changed and
+/// the store's lock is released (see [`Store::forward`]).
+pub type Forwarder = Box<dyn FnMut(&mut Vec<Action>) + Send>;
+
 /// Holds the pipeline state and folds every dispatched action into it.
 ///
 /// One thread dispatches (the executor); subscribers run on that thread, in the order they
-/// subscribed, after the state has changed. Other threads read the latest state through a
-/// [`StateHandle`], which locks briefly and never copies unless asked to.
+/// subscribed, after the state has changed, while the state is locked: they must be quick.
+/// Slow work (writing to a terminal, a file, a socket) belongs on another thread: a
+/// [`forward`](Self::forward)er hands each action over once the lock is released (the
+/// `SubscriberThread` of the `milo` crate runs subscribers that way). Other threads read
+/// the latest state through a [`StateHandle`], which locks briefly and never copies unless
+/// asked to.
 ///
 /// ```
 /// use std::sync::{Arc, atomic::{AtomicUsize, Ordering}};
@@ -30,12 +38,22 @@ pub type Subscriber = Box<dyn FnMut(&Action, &PipelineState) + Send>;
 pub struct Store {
     state: StateHandle,
     subscribers: Vec<Subscriber>,
+    forwarders: Vec<Forwarder>,
+    /// The actions of the current dispatch, for the forwarders. Kept between dispatches: a
+    /// forwarder that takes them leaves a used buffer of its own in their place, whose old
+    /// actions are dropped one by one as new ones take their slots.
+    outbox: Vec<Action>,
 }
 
 impl Store {
     /// A store holding `initial`.
     pub fn new(initial: PipelineState) -> Self {
-        Self { state: StateHandle(Arc::new(Mutex::new(initial))), subscribers: Vec::new() }
+        Self {
+            state: StateHandle(Arc::new(Mutex::new(initial))),
+            subscribers: Vec::new(),
+            forwarders: Vec::new(),
+            outbox: Vec::new(),
+        }
     }
 
     /// Adds a subscriber, called after every later action.
@@ -43,25 +61,58 @@ impl Store {
         self.subscribers.push(Box::new(subscriber));
     }
 
-    /// Folds `action` into the state, then notifies every subscriber.
-    #[allow(clippy::needless_pass_by_value)] // owned: callers build actions to hand over
-    pub fn dispatch(&mut self, action: Action) {
-        let mut guard = self.state.lock();
-        apply(&mut guard, &action);
-        for subscriber in &mut self.subscribers {
-            subscriber(&action, &guard);
-        }
+    /// Adds a forwarder, handed every later action, in dispatch order, after the subscribers
+    /// and once the state's lock is released: the actions of one [`dispatch`](Self::dispatch)
+    /// or [`dispatch_all`](Self::dispatch_all) call come as one batch (a pipe read's lines
+    /// travel together). The forwarder may take them (`std::mem::take`, or swap in a used
+    /// buffer of its own: the next dispatches refill it, dropping its old actions one by one
+    /// as they go); whatever it leaves there is dropped the same way. The last forwarder gets
+    /// the batch itself, the others a copy.
+    ///
+    /// A forwarder typically sends the batch into a channel read by another thread; if it
+    /// blocks (a bounded channel that is full), `dispatch` waits for it — back-pressure on
+    /// the dispatching thread — while readers of the state through a [`StateHandle`] do not.
+    pub fn forward(&mut self, forwarder: impl FnMut(&mut Vec<Action>) + Send + 'static) {
+        self.forwarders.push(Box::new(forwarder));
     }
 
-    /// Folds each action in turn, notifying subscribers after each, holding the lock once
-    /// for all of them (a batch of log lines).
-    pub fn dispatch_all(&mut self, actions: impl IntoIterator<Item = Action>) {
-        let mut guard = self.state.lock();
-        for action in actions {
+    /// Folds `action` into the state, notifies every subscriber, then forwards it.
+    pub fn dispatch(&mut self, action: Action) {
+        {
+            let mut guard = self.state.lock();
             apply(&mut guard, &action);
             for subscriber in &mut self.subscribers {
                 subscriber(&action, &guard);
             }
+        }
+        if !self.forwarders.is_empty() {
+            self.outbox.truncate(1);
+            stage(&mut self.outbox, 0, action);
+            forward(&mut self.forwarders, &mut self.outbox);
+        }
+    }
+
+    /// Folds each action in turn, notifying subscribers after each, holding the lock once
+    /// for all of them (a batch of log lines); then forwards them, in order.
+    pub fn dispatch_all(&mut self, actions: impl IntoIterator<Item = Action>) {
+        let keep = !self.forwarders.is_empty();
+        let mut staged = 0;
+        {
+            let mut guard = self.state.lock();
+            for action in actions {
+                apply(&mut guard, &action);
+                for subscriber in &mut self.subscribers {
+                    subscriber(&action, &guard);
+                }
+                if keep {
+                    stage(&mut self.outbox, staged, action);
+                    staged += 1;
+                }
+            }
+        }
+        if staged > 0 {
+            self.outbox.truncate(staged);
+            forward(&mut self.forwarders, &mut self.outbox);
         }
     }
 
@@ -89,10 +140,31 @@ impl Store {
     }
 }
 
+/// Puts `action` in slot `i` of `outbox`, dropping the action it held from an earlier
+/// dispatch: a line freed as the next is made keeps the allocator on its fast path (freed
+/// in a burst of a whole batch, 2 M lines cost a third more).
+fn stage(outbox: &mut Vec<Action>, i: usize, action: Action) {
+    match outbox.get_mut(i) {
+        Some(slot) => *slot = action,
+        None => outbox.push(action),
+    }
+}
+
+/// Hands `batch` to every forwarder (copies to all but the last).
+fn forward(forwarders: &mut [Forwarder], batch: &mut Vec<Action>) {
+    if let Some((last, others)) = forwarders.split_last_mut() {
+        for forwarder in others {
+            forwarder(&mut batch.clone());
+        }
+        last(batch);
+    }
+}
+
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Store")
             .field("subscribers", &self.subscribers.len())
+            .field("forwarders", &self.forwarders.len())
             .finish_non_exhaustive()
     }
 }
@@ -157,7 +229,7 @@ pub fn set_active_pipeline(handle: Option<StateHandle>) {
 ///         Ok::<_, std::io::Error>(json!(me == Some(PhaseStatus::Running)))
 ///     }))
 ///     .build()?;
-/// let state = pipeline.run(Default::default())?;
+/// let state = pipeline.run(Default::default())?.state;
 /// let probe = state.phase("probe").and_then(|p| p.result.clone());
 /// assert_eq!(probe, Some(json!(true)), "while it runs, the run is the active pipeline");
 /// assert!(milo::active_pipeline().is_none(), "cleared when the run ends");
@@ -211,6 +283,50 @@ mod tests {
         store.dispatch(Action::PhaseStart { name: "a".into(), attempt: 1, t: 0.0 });
         let got: Vec<_> = rx.try_iter().collect();
         assert_eq!(got, [("first", PhaseStatus::Running), ("second", PhaseStatus::Running)]);
+    }
+
+    #[test]
+    fn forwarders_get_each_dispatch_as_a_batch_once_the_lock_is_released() {
+        let mut store = store();
+        let handle = store.handle();
+        let (tx, rx) = mpsc::channel();
+        let tx2 = tx.clone();
+        let label = |a: &Action| match a {
+            Action::PhaseLog { line, .. } => line.to_string(),
+            other => other.phase().unwrap_or("pipeline").to_owned(),
+        };
+        store.forward(move |batch| {
+            // A blocking forwarder must not hold readers up: the state is unlocked here.
+            let free = handle.0.try_lock().is_ok();
+            tx.send(("first", batch.iter().map(label).collect::<Vec<_>>(), free)).expect("send");
+        });
+        store.forward(move |batch| {
+            let taken = std::mem::take(batch);
+            tx2.send(("second", taken.iter().map(label).collect(), true)).expect("send");
+        });
+        let log = |line: &str| Action::PhaseLog {
+            name: "a".into(),
+            line: line.into(),
+            stream: crate::action::Stream::Stdout,
+            t: 0.1,
+        };
+        store.dispatch(Action::PhaseStart { name: "a".into(), attempt: 1, t: 0.0 });
+        store.dispatch_all([log("x"), log("y")]);
+        store.dispatch(Action::PipelineComplete { t: 1.0 });
+        let got: Vec<_> = rx.try_iter().collect();
+        let batch = |labels: &[&str]| labels.iter().map(|l| (*l).to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            got,
+            [
+                ("first", batch(&["a"]), true),
+                ("second", batch(&["a"]), true),
+                ("first", batch(&["x", "y"]), true),
+                ("second", batch(&["x", "y"]), true),
+                ("first", batch(&["pipeline"]), true),
+                ("second", batch(&["pipeline"]), true),
+            ]
+        );
+        assert_eq!(store.with_state(|s| s.phases[0].logs.total()), 2);
     }
 
     #[test]

@@ -40,6 +40,23 @@ pub struct Timeline {
     pub affected: Option<TimelineAffected>,
     /// Every phase, in declaration order.
     pub phases: Vec<TimelinePhase>,
+    /// Files of the run's record that could not be fully written (absent when there are
+    /// none): a log with a missing end, a timeline rewrite that failed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<TimelineWarning>,
+}
+
+/// A file of the run's record that could not be fully written; the run went on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(deny_unknown_fields))]
+pub struct TimelineWarning {
+    /// The file, relative to the timeline's folder when it is inside it.
+    pub path: String,
+    /// The phase whose log it is; null for the timeline itself.
+    pub phase: Option<String>,
+    /// What happened: the file and the cause, as the system put it.
+    pub message: String,
 }
 
 /// What `run --affected REV` narrowed the run to.
@@ -188,6 +205,7 @@ impl Timeline {
             milo_version: env!("CARGO_PKG_VERSION").to_owned(),
             affected: state.affected.as_deref().map(TimelineAffected::from),
             phases,
+            warnings: Vec::new(),
         }
     }
 
@@ -412,5 +430,25 @@ mod tests {
         let mut broken = instance;
         broken["phases"][0]["status"] = json!("exploded");
         assert!(!validator.is_valid(&broken), "the schema must reject an unknown status");
+    }
+
+    #[cfg(feature = "schema")]
+    #[test]
+    fn warnings_are_listed_only_when_there_are_some() {
+        let mut timeline = Timeline::from_state(&finished_state());
+        let quiet = serde_json::to_value(&timeline).expect("json");
+        assert!(quiet.get("warnings").is_none(), "no `warnings` key without warnings");
+        timeline.warnings.push(TimelineWarning {
+            path: "logs/discover.log".into(),
+            phase: Some("discover".into()),
+            message: "could not write the log of phase `discover`: disk full".into(),
+        });
+        let value = serde_json::to_value(&timeline).expect("json");
+        assert_eq!(value["warnings"][0]["path"], "logs/discover.log");
+        let validator = jsonschema::validator_for(&Timeline::json_schema()).expect("schema");
+        let errors: Vec<String> = validator.iter_errors(&value).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{errors:?}");
+        let back: Timeline = serde_json::from_value(value).expect("parse");
+        assert_eq!(back, timeline);
     }
 }

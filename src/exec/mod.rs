@@ -13,8 +13,9 @@
 //!     .phase(Phase::cmd("test", "cargo test").depends_on(["fmt"]))
 //!     .build()?;
 //! let options = RunOptions { timeline: Some("target/milo/timeline.json".into()), ..RunOptions::default() };
-//! let state = run(&pipeline, options)?;
-//! assert_eq!(state.status, PipelineStatus::Completed);
+//! let finished = run(&pipeline, options)?;
+//! assert_eq!(finished.state.status, PipelineStatus::Completed);
+//! assert!(finished.timeline_error.is_none(), "the timeline shows how the run ended");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
@@ -28,6 +29,7 @@ pub mod event;
 mod func;
 mod poll;
 pub mod process;
+mod record;
 mod run;
 pub mod signals;
 
@@ -40,12 +42,14 @@ use std::time::Duration;
 
 pub use event::{AttemptId, Event, EventSink, Exit};
 pub use process::{ChildProcess, CommandRequest, Direct, ProcessSpawner, Spawner, Started};
+pub use record::Finished;
 pub use run::Run;
 
+use crate::artifact::Notify;
 use crate::error::Error;
 use crate::pipeline::Pipeline;
-use crate::state::PipelineState;
 use crate::store::Subscriber;
+use crate::subscriber_thread::Consumer;
 
 /// A request to stop a run, shareable between threads (Ctrl-C handlers, UIs, callers).
 ///
@@ -98,14 +102,37 @@ pub struct RunOptions {
     pub fail_fast: Option<bool>,
     /// Capture output into the store (`false` passes it straight through).
     pub capture: Option<bool>,
-    /// Write the timeline here, and every phase's full log under `logs/` beside it.
+    /// Write the timeline here, and every phase's full log under `logs/` beside it. The run
+    /// holds a lock on this folder from start to end: a second run with a timeline in the
+    /// same folder waits for it (and says so through [`notify`](Self::notify)).
     pub timeline: Option<PathBuf>,
     /// Rank phases by these durations (seconds by name) instead of the previous timeline's.
     pub durations: Option<HashMap<String, f64>>,
     /// Stops the run when cancelled.
     pub cancel: CancelToken,
-    /// More store subscribers (progress, a detail view, your own), in order.
+    /// More store subscribers, in order, called on the executor's thread while the state is
+    /// locked: for quick work only (counting, forwarding to a channel). A subscriber that
+    /// writes somewhere belongs in [`background`](Self::background).
     pub subscribers: Vec<Subscriber>,
+    /// Store subscribers run on the run's
+    /// [`SubscriberThread`](crate::subscriber_thread::SubscriberThread), in order, after the
+    /// writer of the log files (so a phase's log is complete when they see it end): for
+    /// output to a terminal, a file, a socket. They see every action in dispatch order (with
+    /// the state it produced, for a [`Consumer::State`]); the run returns once they have
+    /// handled the last one. When they fall behind by
+    /// [`QUEUE`](crate::subscriber_thread::QUEUE) batches, the executor waits for them (and
+    /// phases wait on their output): memory stays bounded.
+    pub background: Vec<Consumer>,
+    /// Hears what the run has to say beside its state: that it waits for another run's
+    /// lock, that a log or the timeline could not be written. Called on whichever thread
+    /// noticed; `None` (the default) says nothing: the failures are still in the timeline's
+    /// `warnings` and in [`Finished::warnings`].
+    pub notify: Option<Notify>,
+    /// When another run holds the lock on the timeline's folder: wait until it ends (the
+    /// default; [`notify`](Self::notify) hears [`Notice::Waiting`](crate::artifact::Notice)),
+    /// or, when `false`, fail at once with a usage error naming the folder (for a server that
+    /// must answer now).
+    pub wait_for_lock: bool,
     /// Time between SIGTERM and SIGKILL when cancelling.
     pub grace: Duration,
     /// How long to wait for a phase's pipes to close after its direct child exits, before
@@ -129,6 +156,9 @@ impl Default for RunOptions {
             durations: None,
             cancel: CancelToken::new(),
             subscribers: Vec::new(),
+            background: Vec::new(),
+            notify: None,
+            wait_for_lock: true,
             grace: Duration::from_secs(3),
             drain: Duration::from_millis(300),
             spawner: Arc::new(ProcessSpawner),
@@ -145,6 +175,7 @@ impl std::fmt::Debug for RunOptions {
             .field("capture", &self.capture)
             .field("timeline", &self.timeline)
             .field("subscribers", &self.subscribers.len())
+            .field("background", &self.background.len())
             .field("grace", &self.grace)
             .field("drain", &self.drain)
             .field("given", &self.given.len())
@@ -152,12 +183,15 @@ impl std::fmt::Debug for RunOptions {
     }
 }
 
-/// Runs `pipeline` to its end and returns the final state.
+/// Runs `pipeline` to its end and returns the final state, with what of its record could
+/// not be written ([`Finished`]).
 ///
 /// A failed or cancelled pipeline is still `Ok`: look at
-/// [`PipelineState::status`]. `Err` means the run could not be set up or recorded (for
-/// example, the timeline's folder cannot be created).
-pub fn run(pipeline: &Pipeline, options: RunOptions) -> Result<PipelineState, Error> {
+/// [`PipelineState::status`](crate::PipelineState::status). So is a run whose final timeline
+/// could not be written ([`Finished::timeline_error`]): the run's outcome stands. `Err`
+/// means the run could not be set up, and nothing ran (for example, the timeline's folder
+/// cannot be created, or the run was cancelled while waiting for another run's lock).
+pub fn run(pipeline: &Pipeline, options: RunOptions) -> Result<Finished, Error> {
     Run::new(pipeline, options)?.execute()
 }
 

@@ -6,12 +6,12 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use crate::action::Action;
-use crate::artifact::TimelineWriter;
 use crate::clock::RealClock;
 use crate::error::Error;
 use crate::exec::command::Scratch;
 use crate::exec::engine::{Engine, QUEUE};
 use crate::exec::poll::Poller;
+use crate::exec::record::{Finished, Recorder};
 use crate::exec::{CancelToken, RunOptions, Spawner, effective_jobs};
 use crate::pipeline::Pipeline;
 use crate::schedule::Plan;
@@ -32,39 +32,38 @@ pub struct Run {
     pub(super) grace: Duration,
     pub(super) drain: Duration,
     pub(super) spawner: Arc<dyn Spawner>,
-    writer: Option<TimelineWriter>,
+    recorder: Recorder,
     pub(super) scratch: Scratch,
     /// `run --only`: the phases that do not run (by position) and the results they hand on.
     pub(super) given: Vec<(usize, Option<serde_json::Value>)>,
 }
 
 impl Run {
-    /// Prepares a run of `pipeline`: builds the store, subscribes the timeline writer (when
-    /// a timeline path is given) and then `options.subscribers`.
+    /// Prepares a run of `pipeline`: with a timeline path, takes the lock on its folder
+    /// (waiting while another run holds it, unless `options.wait_for_lock` is off); builds
+    /// the store; subscribes `options.subscribers`, and the log writer then
+    /// `options.background` on the subscriber thread.
     pub fn new(pipeline: &Pipeline, options: RunOptions) -> Result<Self, Error> {
         let settings = pipeline.settings();
         let mut state = PipelineState::new(pipeline);
+        let timeline = options.timeline.as_deref();
+        // Locked first: the previous timeline is read whole, not while another run writes it.
+        let mut recorder =
+            Recorder::new(timeline, &options.cancel, options.notify, options.wait_for_lock)?;
         let durations = match options.durations {
             Some(d) => Some(d),
-            None => options.timeline.as_deref().and_then(crate::artifact::previous_durations),
+            None => timeline.and_then(crate::artifact::previous_durations),
         };
         let plan = Plan::new(pipeline, durations.as_ref());
-        let mut writer = None;
-        if let Some(path) = &options.timeline {
+        if timeline.is_some() {
             state.log_dir = Some(crate::artifact::LOG_DIR.to_owned());
-            writer = Some(TimelineWriter::create(path)?);
         }
         let names: Vec<Arc<str>> = state.phases.iter().map(|p| Arc::clone(&p.name)).collect();
         let mut given = options.given;
         let given =
             names.iter().enumerate().filter_map(|(i, n)| Some((i, given.remove(&**n)?))).collect();
         let mut store = Store::new(state);
-        if let Some(w) = &mut writer {
-            w.attach(&mut store)?;
-        }
-        for s in options.subscribers {
-            store.subscribe(s);
-        }
+        recorder.attach(&mut store, options.subscribers, options.background)?;
         let scratch = Scratch::new()?;
         Ok(Self {
             pipeline: Arc::new(pipeline.clone()),
@@ -78,7 +77,7 @@ impl Run {
             grace: options.grace,
             drain: options.drain,
             spawner: options.spawner,
-            writer,
+            recorder,
             scratch,
             given,
         })
@@ -89,13 +88,13 @@ impl Run {
         self.store.handle()
     }
 
-    /// Adds a subscriber (after the timeline writer and the options' subscribers).
+    /// Adds a subscriber on the executor's thread (after the options' subscribers).
     pub fn subscribe(&mut self, subscriber: impl FnMut(&Action, &PipelineState) + Send + 'static) {
         self.store.subscribe(subscriber);
     }
 
     /// Runs the pipeline to its end and returns the final state (see [`run`](super::run)).
-    pub fn execute(mut self) -> Result<PipelineState, Error> {
+    pub fn execute(mut self) -> Result<Finished, Error> {
         let (tx, rx) = mpsc::sync_channel(QUEUE);
         let (poller, waker) = Poller::new()
             .map_err(|e| Error::system("creating the executor's wake-up socket", e))?;
@@ -107,12 +106,7 @@ impl Run {
         drop(engine);
         self.cancel.set_waker(None);
         set_active_pipeline(None);
-        let result = match self.writer.take() {
-            Some(writer) => writer.finish(&self.store.handle()),
-            None => Ok(()),
-        };
-        let state = self.store.into_state();
-        result.map(|()| state)
+        Ok(self.recorder.finish(self.store))
     }
 }
 

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::*;
 use crate::phase::{Phase, PhasePolicy};
-use crate::state::{PhaseStatus, PipelineStatus};
+use crate::state::{PhaseStatus, PipelineState, PipelineStatus};
 use crate::timeline::Timeline;
 
 fn quick() -> RunOptions {
@@ -19,7 +19,7 @@ fn quick() -> RunOptions {
 }
 
 fn run_ok(p: &Pipeline) -> PipelineState {
-    run(p, quick()).expect("run")
+    run(p, quick()).expect("run").state
 }
 
 /// The most a test waits for a run that must end: proves "did not hang", times nothing.
@@ -36,7 +36,7 @@ fn run_to_end(p: &Pipeline, options: RunOptions) -> PipelineState {
         // The receiver is gone only when the test already failed on the hang limit.
         let _ = tx.send(run(&p, options));
     });
-    rx.recv_timeout(HANG_LIMIT).expect("the run ended").expect("run")
+    rx.recv_timeout(HANG_LIMIT).expect("the run ended").expect("run").state
 }
 
 /// A shell loop that waits for `file` to exist (failing the phase after the hang limit).
@@ -119,7 +119,7 @@ fn given_phases_do_not_run_and_hand_on_their_results() {
         given: given.into_iter().map(|(n, r)| (n.to_owned(), r)).collect(),
         ..quick()
     };
-    let s = run(&p, options).expect("run");
+    let s = run(&p, options).expect("run").state;
     assert_eq!(s.status, PipelineStatus::Completed);
     assert_eq!(
         lines(&s, "b"),
@@ -263,7 +263,7 @@ fn timeline_and_full_log_are_written() {
         .build()
         .expect("valid");
     let options = RunOptions { timeline: Some(path.clone()), ..quick() };
-    let s = run(&p, options).expect("run");
+    let s = run(&p, options).expect("run").state;
     assert_eq!(s.status, PipelineStatus::Completed);
     let t: Timeline =
         serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
@@ -316,7 +316,7 @@ fn the_spawner_seam_drives_the_engine_without_processes() {
         .build()
         .expect("valid");
     let options = RunOptions { spawner: Arc::new(FakeSpawner), ..quick() };
-    let s = run(&p, options).expect("run");
+    let s = run(&p, options).expect("run").state;
     assert_eq!(lines(&s, "a"), ["fake x"]);
     assert_eq!(s.phase("b").expect("b").error.as_deref(), Some("command not found: missing"));
     assert_eq!(s.phase("c").expect("c").error.as_deref(), Some("exit code 1"));
@@ -335,7 +335,7 @@ fn huge_timeout_grace_and_drain_mean_never() {
         .build()
         .expect("valid");
     let options = RunOptions { grace: Duration::MAX, drain: Duration::MAX, ..quick() };
-    let s = run(&p, options).expect("run");
+    let s = run(&p, options).expect("run").state;
     assert_eq!(s.status, PipelineStatus::Completed);
     assert_eq!(lines(&s, "a"), ["ok"]);
     assert_eq!(status(&s, "f"), PhaseStatus::Completed);
@@ -414,7 +414,7 @@ fn a_previous_runs_logs_of_these_phases_are_removed_and_others_kept() {
         .phase(Phase::cmd("loud", "echo new"))
         .build()
         .expect("valid");
-    let s = run(&p, RunOptions { timeline: Some(path), ..quick() }).expect("run");
+    let s = run(&p, RunOptions { timeline: Some(path), ..quick() }).expect("run").state;
     assert_eq!(s.status, PipelineStatus::Completed);
     assert!(!logs.join("quiet.log").exists(), "a stale log of a phase of this run survived");
     let loud = std::fs::read_to_string(logs.join("loud.log")).expect("loud.log");

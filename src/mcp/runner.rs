@@ -6,7 +6,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 
 use crate::error::Error;
-use crate::exec::{CancelToken, Run, RunOptions};
+use crate::exec::{CancelToken, Finished, Run, RunOptions};
 use crate::pipeline::Pipeline;
 use crate::state::{PipelineState, PipelineStatus};
 use crate::store::StateHandle;
@@ -17,7 +17,7 @@ struct OwnRun {
     pipeline: String,
     handle: StateHandle,
     cancel: CancelToken,
-    thread: Option<JoinHandle<Result<PipelineState, Error>>>,
+    thread: Option<JoinHandle<Result<Finished, Error>>>,
     ended: Option<Ended>,
 }
 
@@ -74,6 +74,9 @@ impl Runner {
             capture: Some(true),
             timeline,
             cancel: cancel.clone(),
+            // A request is answered now: another run writing the timeline folder refuses
+            // this one rather than holding the server up until it ends.
+            wait_for_lock: false,
             ..RunOptions::default()
         };
         let run = Run::new(pipeline, options).map_err(Refused::Setup)?;
@@ -143,7 +146,7 @@ impl OwnRun {
     fn join(&mut self) -> Ended {
         if let Some(thread) = self.thread.take() {
             self.ended = Some(match thread.join() {
-                Ok(Ok(state)) => Ended::Status(state.status),
+                Ok(Ok(finished)) => Ended::Status(finished.state.status),
                 Ok(Err(e)) => Ended::Error(e.to_string()),
                 Err(_) => Ended::Error("the run's thread panicked".to_owned()),
             });
@@ -180,7 +183,7 @@ mod tests {
         let handle = store.handle();
         let thread = std::thread::spawn(move || {
             let _ = released.recv();
-            Ok(store.into_state())
+            Ok(Finished { state: store.into_state(), warnings: Vec::new(), timeline_error: None })
         });
         let run = OwnRun {
             pipeline: "p".into(),

@@ -65,6 +65,12 @@ impl Bars {
         Self { multi, overall, phases: HashMap::new(), phase_style }
     }
 
+    /// Prints a line on stderr from any thread without tearing the bars.
+    pub fn printer(&self) -> impl Fn(&str) + Send + Sync + 'static {
+        let multi = self.multi.clone();
+        move |line| multi.suspend(|| eprintln!("{line}"))
+    }
+
     /// Handles one action.
     pub fn on_action(&mut self, action: &Action, state: &PipelineState) {
         match action {

@@ -20,6 +20,7 @@ use super::render::log_height;
 use super::terminal::{self, Signals};
 use crate::action::Action;
 use crate::state::PipelineState;
+use crate::subscriber_thread::Consumer;
 use crate::view::{ViewAction, ViewState, reduce_view};
 
 /// The shortest time between two frames (about 30 fps).
@@ -104,6 +105,17 @@ impl Live {
             // The view may have closed already; the run goes on without it.
             let _ = tx.send(Input::Action(action.clone()));
         }
+    }
+
+    /// The same as [`subscriber`](Self::subscriber), to run on a run's subscriber thread
+    /// (`RunOptions::background`): the executor then never waits for the view, even when
+    /// its queue is full, while holding the store's state.
+    pub fn consumer(&self) -> Consumer {
+        let tx = self.tx.clone();
+        Consumer::actions(move |action| {
+            // The view may have closed already; the run goes on without it.
+            let _ = tx.send(Input::Action(action.clone()));
+        })
     }
 
     /// A handle that closes the view from another thread, e.g. when the run could not go on.

@@ -22,6 +22,7 @@ pub fn large_timeline(phases: usize, lines: usize) -> Timeline {
         milo_version: "0.1.0".into(),
         affected: None,
         phases,
+        warnings: Vec::new(),
     }
 }
 

@@ -5,18 +5,24 @@
 
 pub mod large_timeline;
 pub mod mcp;
+mod running;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
+
+pub use running::{Running, wait_for_file};
 
 /// The most a test waits for the binary (or for anything it waits on): proves "did not
 /// hang", times nothing. Whatever a test proves gets ended outlives it (`sleep_until_killed`).
 pub const HANG_LIMIT: Duration = Duration::from_secs(60);
 
-/// A temp folder and a `cargo-milo` command line to run in it.
+/// A temp folder and a `cargo-milo` command line to run in it. A clone shares the folder:
+/// several commands can run in one project.
+#[derive(Clone)]
 pub struct Test {
-    dir: tempfile::TempDir,
+    dir: Arc<tempfile::TempDir>,
     cwd: PathBuf,
     args: Vec<OsString>,
     env: Vec<(OsString, Option<OsString>)>,
@@ -36,7 +42,7 @@ impl Test {
             tempfile::Builder::new().prefix("milo-test").tempdir().expect("create a temp dir");
         // Canonical, so paths the binary prints (macOS /private/var, symlinked /tmp) redact.
         let root = dir.path().canonicalize().expect("canonicalize the temp dir");
-        Self { dir, cwd: root, args: Vec::new(), env: Vec::new(), stdin: None }
+        Self { dir: Arc::new(dir), cwd: root, args: Vec::new(), env: Vec::new(), stdin: None }
     }
 
     /// The temp folder.
@@ -147,18 +153,8 @@ impl Test {
     /// Runs `cargo-milo` with the arguments and returns what happened. The temp folder lives
     /// on in the result, so files the run wrote can be read.
     pub fn run(self) -> Output {
-        let mut cmd = assert_cmd::Command::new(env!("CARGO_BIN_EXE_cargo-milo"));
-        cmd.args(&self.args).current_dir(&self.cwd).timeout(HANG_LIMIT);
-        // A predictable environment: no colors, no inherited target dir.
-        for key in ["NO_COLOR", "CARGO_TERM_COLOR", "CARGO_TARGET_DIR", "CLICOLOR_FORCE"] {
-            cmd.env_remove(key);
-        }
-        for (key, value) in &self.env {
-            match value {
-                Some(v) => cmd.env(key, v),
-                None => cmd.env_remove(key),
-            };
-        }
+        let mut cmd = assert_cmd::Command::from_std(self.command());
+        cmd.timeout(HANG_LIMIT);
         if let Some(stdin) = &self.stdin {
             cmd.write_stdin(stdin.clone());
         }
@@ -174,6 +170,25 @@ impl Test {
     }
 }
 
+impl Test {
+    /// The `cargo-milo` command line, in the folder, in a predictable environment: no
+    /// colors, no inherited target dir.
+    fn command(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-milo"));
+        cmd.args(&self.args).current_dir(&self.cwd);
+        for key in ["NO_COLOR", "CARGO_TERM_COLOR", "CARGO_TARGET_DIR", "CLICOLOR_FORCE"] {
+            cmd.env_remove(key);
+        }
+        for (key, value) in &self.env {
+            match value {
+                Some(v) => cmd.env(key, v),
+                None => cmd.env_remove(key),
+            };
+        }
+        cmd
+    }
+}
+
 /// What a run did.
 pub struct Output {
     /// The exit code; `None` when killed by a signal.
@@ -184,7 +199,7 @@ pub struct Output {
     pub stderr: String,
     /// The temp folder the run happened in.
     pub root: PathBuf,
-    dir: tempfile::TempDir,
+    dir: Arc<tempfile::TempDir>,
 }
 
 impl Output {
