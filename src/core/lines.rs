@@ -60,6 +60,25 @@ impl LineSplitter {
         }
     }
 
+    /// Feeds `data`, appending each complete line to `batch`: what [`push`](Self::push) with
+    /// `|l| batch.push(l)` does, but the complete lines of a chunk without `\r` that is valid
+    /// UTF-8 (most output) are copied at once, not line by line.
+    pub fn push_into(&mut self, data: &[u8], batch: &mut LineBatch) {
+        if self.buf.is_empty() && !self.after_cr {
+            let head = memchr::memrchr(b'\n', data).map_or(&data[..0], |last| &data[..=last]);
+            // Shorter than MAX_LINE: no line in it needs splitting.
+            if head.len() <= MAX_LINE
+                && memchr::memchr(b'\r', head).is_none()
+                && let Ok(text) = std::str::from_utf8(head)
+            {
+                batch.push_lines(text);
+                self.push(&data[head.len()..], |l| batch.push(l));
+                return;
+            }
+        }
+        self.push(data, |l| batch.push(l));
+    }
+
     /// Ends the stream: emits a last line that had no terminator.
     pub fn finish(&mut self, mut emit: impl FnMut(&[u8])) {
         self.after_cr = false;
@@ -111,6 +130,13 @@ impl LineBatch {
         self.text.push_str(&String::from_utf8_lossy(line));
         self.text.push('\n');
         self.count += 1;
+    }
+
+    /// Appends `text`: whole lines, each ended by `\n` (no `\r`, none longer than
+    /// [`MAX_LINE`]).
+    fn push_lines(&mut self, text: &str) {
+        self.text.push_str(text);
+        self.count += memchr::memchr_iter(b'\n', text.as_bytes()).count();
     }
 
     /// How many lines.
@@ -229,7 +255,48 @@ mod tests {
         assert_eq!(&*decode(b"a\xffb"), "a\u{fffd}b");
     }
 
+    /// `data` cut at `cuts`, fed chunk by chunk through `push_into`.
+    fn batch_chunks(data: &[u8], cuts: Vec<usize>) -> LineBatch {
+        let mut points: Vec<usize> = cuts.into_iter().map(|c| c.min(data.len())).collect();
+        points.sort_unstable();
+        let mut s = LineSplitter::new();
+        let mut batch = LineBatch::default();
+        let mut last = 0;
+        for p in points {
+            s.push_into(&data[last..p], &mut batch);
+            last = p;
+        }
+        s.push_into(&data[last..], &mut batch);
+        s.finish(|l| batch.push(l));
+        batch
+    }
+
+    #[test]
+    fn push_into_copies_clean_chunks_whole_and_keeps_the_rest_pending() {
+        let mut s = LineSplitter::new();
+        let mut batch = LineBatch::default();
+        s.push_into(b"a\n\nb\npart", &mut batch);
+        assert_eq!(batch.iter().collect::<Vec<_>>(), ["a", "", "b"]);
+        s.push_into(b"ial\r\nc\xff\n", &mut batch);
+        assert_eq!(batch.iter().collect::<Vec<_>>(), ["a", "", "b", "partial", "c\u{fffd}"]);
+        assert_eq!(batch.len(), 5);
+    }
+
     proptest! {
+        /// However the bytes are cut, `push_into` gives the lines `push` gives one by one
+        /// (clean chunks and chunks with `\r` or invalid UTF-8 alike).
+        #[test]
+        fn push_into_gives_the_lines_of_push(data in proptest::collection::vec(
+            prop_oneof![4 => Just(b'a'), 2 => Just(b'\n'), 1 => Just(b'\r'), 1 => Just(0xC3u8),
+                1 => Just(0xA9u8)], 0..300),
+            cuts in proptest::collection::vec(0usize..300, 0..8)) {
+            let mut expected = LineBatch::default();
+            for line in split_chunks(&[&data]) {
+                expected.push(&line);
+            }
+            prop_assert_eq!(batch_chunks(&data, cuts), expected);
+        }
+
         #[test]
         fn chunking_never_changes_the_lines(data in proptest::collection::vec(
             prop_oneof![Just(b'a'), Just(b'\n'), Just(b'\r'), Just(0xC3u8), Just(0xA9u8)], 0..300),

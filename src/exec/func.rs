@@ -21,7 +21,7 @@ struct CaptureWriter {
 impl Write for CaptureWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let mut lines = LineBatch::default();
-        self.splitter.push(buf, |l| lines.push(l));
+        self.splitter.push_into(buf, &mut lines);
         if self.sink.lines(self.stream, lines) {
             Ok(buf.len())
         } else {

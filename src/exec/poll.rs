@@ -120,7 +120,7 @@ pub(super) fn read(pipe: &mut Pipe, buf: &mut [u8]) -> (LineBatch, bool) {
     if n == 0 {
         pipe.splitter.finish(|l| lines.push(l));
     } else {
-        pipe.splitter.push(&buf[..n], |l| lines.push(l));
+        pipe.splitter.push_into(&buf[..n], &mut lines);
     }
     (lines, n == 0)
 }
