@@ -99,6 +99,8 @@ impl<'a> Engine<'a> {
     pub(super) fn main_loop(&mut self, rx: &Receiver<Event>) {
         let t = self.t();
         self.dispatch(Action::PipelineStart { started_at: wall_clock_rfc3339(), t });
+        // A Ctrl-C that came before the run stops it before anything starts.
+        self.run.cancel.absorb_signals();
         loop {
             self.check_cancel();
             self.start_ready();
@@ -238,6 +240,10 @@ impl<'a> Engine<'a> {
     fn wait(&mut self, rx: &Receiver<Event>, timeout: Duration) {
         let timeout = if self.reap_due { Duration::ZERO } else { timeout };
         let wakeup = self.poller.wait(&self.live, timeout);
+        if wakeup.signalled {
+            // Counted now, acted on at the top of the loop.
+            self.run.cancel.absorb_signals();
+        }
         for event in rx.try_iter().take(QUEUE) {
             self.handle(event);
         }

@@ -34,6 +34,8 @@ mod run;
 pub mod signals;
 
 use std::collections::HashMap;
+use std::io;
+use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::mpsc::SyncSender;
@@ -62,6 +64,8 @@ pub struct CancelToken(Arc<CancelInner>);
 struct CancelInner {
     count: AtomicU32,
     waker: Mutex<Option<(SyncSender<Event>, event::Waker)>>,
+    /// Where SIGINT and SIGTERM write a byte each ([`signals::cancel_on_signals`]).
+    signals: Mutex<Option<UnixStream>>,
 }
 
 impl CancelToken {
@@ -91,6 +95,27 @@ impl CancelToken {
 
     fn set_waker(&self, tx: Option<(SyncSender<Event>, event::Waker)>) {
         *self.0.waker.lock().unwrap_or_else(PoisonError::into_inner) = tx;
+    }
+
+    fn set_signals(&self, socket: Option<UnixStream>) {
+        *self.0.signals.lock().unwrap_or_else(PoisonError::into_inner) = socket;
+    }
+
+    /// A handle on the socket the signals write to, for a run to poll.
+    fn signal_socket(&self) -> Option<UnixStream> {
+        let socket = self.0.signals.lock().unwrap_or_else(PoisonError::into_inner);
+        socket.as_ref().and_then(|s| s.try_clone().ok())
+    }
+
+    /// Counts the signals that arrived since the last call as cancellations.
+    fn absorb_signals(&self) {
+        let socket = self.0.signals.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(mut socket) = socket.as_ref() else { return };
+        let mut bytes = [0u8; 64];
+        while let Ok(n @ 1..) = io::Read::read(&mut socket, &mut bytes) {
+            let n = u32::try_from(n).unwrap_or(u32::MAX);
+            self.0.count.fetch_add(n, Ordering::SeqCst);
+        }
     }
 }
 

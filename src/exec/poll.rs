@@ -17,6 +17,8 @@ use crate::lines::LineBatch;
 /// The executor's wait: one `poll` over the wake-up socket and every open pipe.
 pub(super) struct Poller {
     wake_rx: UnixStream,
+    /// Where SIGINT and SIGTERM write, when they cancel the run.
+    signals: Option<UnixStream>,
     /// What SIGCHLD would ring, until it is routed there.
     wake_tx: Option<UnixStream>,
     /// SIGCHLD rings the socket.
@@ -28,19 +30,21 @@ pub(super) struct Poller {
 pub(super) struct Wakeup {
     /// The socket rang: an event, a cancellation, or a child's exit (SIGCHLD).
     pub(super) rang: bool,
+    /// SIGINT or SIGTERM arrived (left in their socket for the token to count).
+    pub(super) signalled: bool,
     /// Readable pipes and exit descriptors: the attempt and the index
     /// ([`EXIT_FD`](super::attempt::EXIT_FD) for the exit).
     pub(super) ready: Vec<(AttemptId, usize)>,
 }
 
 impl Poller {
-    /// The socket pair and the waker that rings it.
-    pub(super) fn new() -> io::Result<(Self, Waker)> {
+    /// The socket pair and the waker that rings it; `signals` is polled too.
+    pub(super) fn new(signals: Option<UnixStream>) -> io::Result<(Self, Waker)> {
         let (wake_rx, wake_tx) = UnixStream::pair()?;
         wake_rx.set_nonblocking(true)?;
         wake_tx.set_nonblocking(true)?;
         let spare = wake_tx.try_clone().ok();
-        Ok((Self { wake_rx, wake_tx: spare, sigchld: None }, Waker::new(wake_tx)))
+        Ok((Self { wake_rx, signals, wake_tx: spare, sigchld: None }, Waker::new(wake_tx)))
     }
 
     /// Routes SIGCHLD to the socket, for children without an exit descriptor: from now on
@@ -70,6 +74,9 @@ impl Poller {
         {
             let mut owners = Vec::new();
             let mut fds = vec![PollFd::new(self.wake_rx.as_fd(), PollFlags::POLLIN)];
+            let signals = self.signals.as_ref().map(|s| PollFd::new(s.as_fd(), PollFlags::POLLIN));
+            let first = 1 + usize::from(signals.is_some());
+            fds.extend(signals);
             for (id, attempt) in live {
                 for (k, fd) in attempt.open_fds() {
                     fds.push(PollFd::new(fd, PollFlags::POLLIN));
@@ -80,8 +87,13 @@ impl Poller {
             if poll(&mut fds, PollTimeout::from(ms)).is_ok_and(|n| n > 0) {
                 let hit = |f: &PollFd<'_>| f.revents().is_some_and(|r| !r.is_empty());
                 wakeup.rang = hit(&fds[0]);
-                wakeup.ready =
-                    owners.iter().zip(&fds[1..]).filter(|(_, f)| hit(f)).map(|(o, _)| *o).collect();
+                wakeup.signalled = first == 2 && hit(&fds[1]);
+                wakeup.ready = owners
+                    .iter()
+                    .zip(&fds[first..])
+                    .filter(|(_, f)| hit(f))
+                    .map(|(o, _)| *o)
+                    .collect();
             }
         }
         if wakeup.rang {

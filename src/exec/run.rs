@@ -96,7 +96,7 @@ impl Run {
     /// Runs the pipeline to its end and returns the final state (see [`run`](super::run)).
     pub fn execute(mut self) -> Result<Finished, Error> {
         let (tx, rx) = mpsc::sync_channel(QUEUE);
-        let (poller, waker) = Poller::new()
+        let (poller, waker) = Poller::new(self.cancel.signal_socket())
             .map_err(|e| Error::system("creating the executor's wake-up socket", e))?;
         self.cancel.set_waker(Some((tx.clone(), waker.clone())));
         set_active_pipeline(Some(self.store.handle()));

@@ -1,40 +1,46 @@
 //! Ctrl-C and SIGTERM cancel a run: the first gracefully, the second at once.
+//!
+//! No thread waits for them: each signal writes a byte to a socket the token holds, and the
+//! executor polls that socket with everything else, counting each byte as one
+//! [`CancelToken::cancel`].
 
 use std::io;
-use std::thread::JoinHandle;
+use std::os::unix::net::UnixStream;
 
+use signal_hook::SigId;
 use signal_hook::consts::{SIGINT, SIGTERM};
-use signal_hook::iterator::{Handle, Signals};
 
 use crate::exec::CancelToken;
 
 /// While alive, SIGINT and SIGTERM cancel `token` instead of killing the process.
 #[derive(Debug)]
 pub struct SignalGuard {
-    handle: Handle,
-    thread: Option<JoinHandle<()>>,
+    token: CancelToken,
+    ids: Vec<SigId>,
 }
 
-/// Routes SIGINT and SIGTERM to `token` (each signal is one [`CancelToken::cancel`]).
+/// Routes SIGINT and SIGTERM to `token` (each signal is one [`CancelToken::cancel`], counted
+/// by the run that polls the token; one that arrives before the run counts at its start).
 ///
 /// The phases run in process groups of their own, so a Ctrl-C at the terminal reaches only
 /// cargo-milo; the executor then signals each phase's group itself.
 pub fn cancel_on_signals(token: CancelToken) -> io::Result<SignalGuard> {
-    let mut signals = Signals::new([SIGINT, SIGTERM])?;
-    let handle = signals.handle();
-    let thread = std::thread::Builder::new().name("milo-signals".into()).spawn(move || {
-        for _ in signals.forever() {
-            token.cancel();
-        }
-    })?;
-    Ok(SignalGuard { handle, thread: Some(thread) })
+    let (rx, tx) = UnixStream::pair()?;
+    rx.set_nonblocking(true)?;
+    tx.set_nonblocking(true)?;
+    let mut guard = SignalGuard { token, ids: Vec::new() };
+    for signal in [SIGINT, SIGTERM] {
+        guard.ids.push(signal_hook::low_level::pipe::register(signal, tx.try_clone()?)?);
+    }
+    guard.token.set_signals(Some(rx));
+    Ok(guard)
 }
 
 impl Drop for SignalGuard {
     fn drop(&mut self) {
-        self.handle.close();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
+        for id in self.ids.drain(..) {
+            signal_hook::low_level::unregister(id);
         }
+        self.token.set_signals(None);
     }
 }
