@@ -70,7 +70,12 @@ impl Run {
             store,
             names,
             plan,
-            jobs: effective_jobs(options.jobs.unwrap_or(settings.jobs)),
+            // One phase runs alone whatever `jobs` says: the machine's parallelism (a dozen
+            // cgroup reads when `jobs` is 0) is not worth asking for.
+            jobs: match pipeline.phases().len() {
+                0 | 1 => 1,
+                _ => effective_jobs(options.jobs.unwrap_or(settings.jobs)),
+            },
             fail_fast: options.fail_fast.unwrap_or(settings.fail_fast),
             capture: options.capture.unwrap_or(settings.capture_output),
             cancel: options.cancel,
