@@ -99,8 +99,6 @@ impl<'a> Engine<'a> {
     pub(super) fn main_loop(&mut self, rx: &Receiver<Event>) {
         let t = self.t();
         self.dispatch(Action::PipelineStart { started_at: wall_clock_rfc3339(), t });
-        // A Ctrl-C that came before the run stops it before anything starts.
-        self.run.cancel.absorb_signals();
         loop {
             self.check_cancel();
             self.start_ready();
@@ -241,7 +239,7 @@ impl<'a> Engine<'a> {
         let timeout = if self.reap_due { Duration::ZERO } else { timeout };
         let wakeup = self.poller.wait(&self.live, timeout);
         if wakeup.signalled {
-            // Counted now, acted on at the top of the loop.
+            // Counted now (its flag may not be set yet), acted on at the top of the loop.
             self.run.cancel.absorb_signals();
         }
         for event in rx.try_iter().take(QUEUE) {

@@ -37,7 +37,7 @@ use std::collections::HashMap;
 use std::io;
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -66,6 +66,8 @@ struct CancelInner {
     waker: Mutex<Option<(SyncSender<Event>, event::Waker)>>,
     /// Where SIGINT and SIGTERM write a byte each ([`signals::cancel_on_signals`]).
     signals: Mutex<Option<UnixStream>>,
+    /// Set by the same signal handler right after its byte: a byte waits to be counted.
+    signalled: Arc<AtomicBool>,
 }
 
 impl CancelToken {
@@ -88,8 +90,12 @@ impl CancelToken {
         self.times() > 0
     }
 
-    /// How many times [`cancel`](Self::cancel) was called.
+    /// How many times [`cancel`](Self::cancel) was called (a signal routed here by
+    /// [`signals::cancel_on_signals`] counts as a call).
     pub fn times(&self) -> u32 {
+        if self.0.signalled.load(Ordering::SeqCst) {
+            self.absorb_signals();
+        }
         self.0.count.load(Ordering::SeqCst)
     }
 
@@ -107,8 +113,15 @@ impl CancelToken {
         socket.as_ref().and_then(|s| s.try_clone().ok())
     }
 
+    /// The flag a signal sets after writing its byte.
+    fn signalled(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.0.signalled)
+    }
+
     /// Counts the signals that arrived since the last call as cancellations.
     fn absorb_signals(&self) {
+        // Cleared before the socket is read: a signal meanwhile sets it again.
+        self.0.signalled.store(false, Ordering::SeqCst);
         let socket = self.0.signals.lock().unwrap_or_else(PoisonError::into_inner);
         let Some(mut socket) = socket.as_ref() else { return };
         let mut bytes = [0u8; 64];

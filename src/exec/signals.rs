@@ -1,7 +1,8 @@
 //! Ctrl-C and SIGTERM cancel a run: the first gracefully, the second at once.
 //!
-//! No thread waits for them: each signal writes a byte to a socket the token holds, and the
-//! executor polls that socket with everything else, counting each byte as one
+//! No thread waits for them: each signal writes a byte to a socket the token holds, then sets
+//! a flag. The executor polls that socket with everything else, and whoever asks the token
+//! ([`CancelToken::times`]) after the flag is set counts the bytes, each as one
 //! [`CancelToken::cancel`].
 
 use std::io;
@@ -19,8 +20,8 @@ pub struct SignalGuard {
     ids: Vec<SigId>,
 }
 
-/// Routes SIGINT and SIGTERM to `token` (each signal is one [`CancelToken::cancel`], counted
-/// by the run that polls the token; one that arrives before the run counts at its start).
+/// Routes SIGINT and SIGTERM to `token` (each signal is one [`CancelToken::cancel`], seen by
+/// the next look at the token and by the run that polls it).
 ///
 /// The phases run in process groups of their own, so a Ctrl-C at the terminal reaches only
 /// cargo-milo; the executor then signals each phase's group itself.
@@ -30,7 +31,9 @@ pub fn cancel_on_signals(token: CancelToken) -> io::Result<SignalGuard> {
     tx.set_nonblocking(true)?;
     let mut guard = SignalGuard { token, ids: Vec::new() };
     for signal in [SIGINT, SIGTERM] {
+        // In this order: once the flag is seen, the byte is there to count.
         guard.ids.push(signal_hook::low_level::pipe::register(signal, tx.try_clone()?)?);
+        guard.ids.push(signal_hook::flag::register(signal, guard.token.signalled())?);
     }
     guard.token.set_signals(Some(rx));
     Ok(guard)
