@@ -71,7 +71,12 @@ fn bench(c: &mut Criterion) {
             BatchSize::LargeInput,
         );
     });
-    let threaded: [(&str, MakeConsumer); 2] = [
+    let threaded: [(&str, MakeConsumer); 3] = [
+        ("store dispatch_all 1M by 100 (subscriber thread, near)", || {
+            Consumer::near(|batch, _jobs| {
+                black_box(batch);
+            })
+        }),
         ("store dispatch_all 1M by 100 (subscriber thread, actions)", || {
             Consumer::actions(|action| {
                 black_box(action);

@@ -9,7 +9,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::failure::{Failures, Notify, Record, WriteFailure};
-use super::logs::LogFiles;
+use super::logs::LogBuffers;
 use super::{LOG_DIR, folder, log_path, write_atomic, write_timeline};
 use crate::error::Error;
 use crate::store::{StateHandle, Store};
@@ -95,16 +95,17 @@ impl TimelineWriter {
     /// (failing, before anything runs, when it cannot), and starts rewriting it (throttled)
     /// on a thread of its own as the state changes.
     ///
-    /// Returns the log writer: a subscriber that writes each line to its phase's log (and
-    /// wakes the rewrites). Run it on a
-    /// [`SubscriberThread`](crate::subscriber_thread::SubscriberThread), before any
-    /// subscriber that reads the log files.
+    /// Returns the log writer, a [`Consumer::Near`] for a
+    /// [`SubscriberThread`](crate::subscriber_thread::SubscriberThread): it buffers each line
+    /// for its phase's log on the dispatching thread and has the subscriber thread write the
+    /// buffers out (and wakes the rewrites). Put first, the thread's other subscribers see
+    /// a phase end once its log is complete.
     pub fn attach(&mut self, store: &mut Store) -> Result<Consumer, Error> {
         let broken = store.with_state(|state| {
             let names: HashSet<&str> = state.phases.iter().map(|p| &*p.name).collect();
             self.remove_stale_logs(&names)
         });
-        let mut logs = LogFiles::new(self.path.clone(), Arc::clone(&self.shared), broken);
+        let mut logs = LogBuffers::new(self.path.clone(), Arc::clone(&self.shared), broken);
         let shared = Arc::clone(&self.shared);
         let handle = store.handle();
         write_atomic(&self.path, &project(&self.path, &self.shared, &handle))?;
@@ -114,8 +115,10 @@ impl TimelineWriter {
             .name("milo-timeline".into())
             .spawn(move || rewrite(&background, &path, &handle))
             .ok();
-        Ok(Consumer::actions(move |action| {
-            logs.on_action(action);
+        Ok(Consumer::near(move |batch, jobs| {
+            for action in batch {
+                logs.on_action(action, jobs);
+            }
             shared.mark_dirty();
         }))
     }

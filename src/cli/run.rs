@@ -133,8 +133,7 @@ fn show_progress(
         Mode::Quiet => {}
         Mode::Plain => {
             let echo = log_dir.filter(|_| pipeline.settings().capture_output).map(Path::to_owned);
-            let mut reporter = PlainReporter::stdio(pipeline, echo);
-            options.background.push(Consumer::actions(move |a| reporter.on_action(a)));
+            options.background.push(PlainReporter::stdio(pipeline, echo).into_consumer());
         }
         #[cfg(feature = "progress")]
         Mode::Bars => {

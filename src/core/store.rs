@@ -9,6 +9,9 @@ use crate::state::PipelineState;
 /// A subscriber: called after every action with the action and the new state.
 pub type Subscriber = Box<dyn FnMut(&Action, &PipelineState) + Send>;
 
+/// Most actions staged for the forwarders before they get them, even while held.
+const STAGE: usize = 1024;
+
 /// A forwarder: handed the actions of each dispatch, in order, once the state has changed and
 /// the store's lock is released (see [`Store::forward`]).
 pub type Forwarder = Box<dyn FnMut(&mut Vec<Action>) + Send>;
@@ -39,10 +42,13 @@ pub struct Store {
     state: StateHandle,
     subscribers: Vec<Subscriber>,
     forwarders: Vec<Forwarder>,
-    /// The actions of the current dispatch, for the forwarders. Kept between dispatches: a
+    /// The actions not forwarded yet: the first `staged`. Kept between dispatches: a
     /// forwarder that takes them leaves a used buffer of its own in their place, whose old
     /// actions are dropped one by one as new ones take their slots.
     outbox: Vec<Action>,
+    staged: usize,
+    /// Whether forwarding waits for [`flush`](Self::flush).
+    hold: bool,
 }
 
 impl Store {
@@ -53,6 +59,8 @@ impl Store {
             subscribers: Vec::new(),
             forwarders: Vec::new(),
             outbox: Vec::new(),
+            staged: 0,
+            hold: false,
         }
     }
 
@@ -76,7 +84,29 @@ impl Store {
         self.forwarders.push(Box::new(forwarder));
     }
 
-    /// Folds `action` into the state, notifies every subscriber, then forwards it.
+    /// With `true`, forwarders get the actions dispatched since the last
+    /// [`flush`](Self::flush) only when it comes, as one batch, instead of after every
+    /// dispatch; `false` (the default) flushes and goes back to forwarding at once. A
+    /// dispatcher that knows when it is about to wait — the executor, before it polls —
+    /// thus wakes a subscriber thread once per turn of its loop, not once per action.
+    pub fn hold_forwarding(&mut self, hold: bool) {
+        self.hold = hold;
+        if !hold {
+            self.flush();
+        }
+    }
+
+    /// Hands the actions held since the last flush to the forwarders, as one batch.
+    pub fn flush(&mut self) {
+        if self.staged > 0 {
+            self.outbox.truncate(self.staged);
+            self.staged = 0;
+            forward(&mut self.forwarders, &mut self.outbox);
+        }
+    }
+
+    /// Folds `action` into the state, notifies every subscriber, then forwards it (or holds
+    /// it for the next [`flush`](Self::flush)).
     pub fn dispatch(&mut self, action: Action) {
         {
             let mut guard = self.state.lock();
@@ -86,33 +116,38 @@ impl Store {
             }
         }
         if !self.forwarders.is_empty() {
-            self.outbox.truncate(1);
-            stage(&mut self.outbox, 0, action);
-            forward(&mut self.forwarders, &mut self.outbox);
+            stage(&mut self.outbox, self.staged, action);
+            self.staged += 1;
+            if !self.hold {
+                self.flush();
+            }
         }
     }
 
     /// Folds each action in turn, notifying subscribers after each, holding the lock once
-    /// for all of them (a batch of log lines); then forwards them, in order.
+    /// for all of them (a batch of log lines); then forwards them, in order (or holds them
+    /// for the next [`flush`](Self::flush)).
     pub fn dispatch_all(&mut self, actions: impl IntoIterator<Item = Action>) {
         let keep = !self.forwarders.is_empty();
-        let mut staged = 0;
-        {
-            let mut guard = self.state.lock();
-            for action in actions {
-                apply(&mut guard, &action);
-                for subscriber in &mut self.subscribers {
-                    subscriber(&action, &guard);
-                }
-                if keep {
-                    stage(&mut self.outbox, staged, action);
-                    staged += 1;
+        let mut actions = actions.into_iter().peekable();
+        while actions.peek().is_some() {
+            {
+                let mut guard = self.state.lock();
+                for action in actions.by_ref().take(STAGE) {
+                    apply(&mut guard, &action);
+                    for subscriber in &mut self.subscribers {
+                        subscriber(&action, &guard);
+                    }
+                    if keep {
+                        stage(&mut self.outbox, self.staged, action);
+                        self.staged += 1;
+                    }
                 }
             }
-        }
-        if staged > 0 {
-            self.outbox.truncate(staged);
-            forward(&mut self.forwarders, &mut self.outbox);
+            // A long batch goes in parts: a small outbox stays in the cache.
+            if !self.hold || self.staged >= STAGE {
+                self.flush();
+            }
         }
     }
 
@@ -327,6 +362,26 @@ mod tests {
             ]
         );
         assert_eq!(store.with_state(|s| s.phases[0].logs.total()), 2);
+    }
+
+    #[test]
+    fn held_actions_are_forwarded_together_at_the_flush() {
+        let mut store = store();
+        let (tx, rx) = mpsc::channel();
+        store.forward(move |batch| tx.send(batch.len()).expect("send"));
+        store.hold_forwarding(true);
+        store.dispatch(Action::PhaseStart { name: "a".into(), attempt: 1, t: 0.0 });
+        store.dispatch(Action::PhaseCancelled { name: "a".into(), t: 0.5 });
+        assert_eq!(rx.try_iter().count(), 0, "held until the flush");
+        // The state is not held: readers see every action at once.
+        assert_eq!(store.with_state(|s| s.phases[0].status), PhaseStatus::Cancelled);
+        store.flush();
+        store.flush();
+        assert_eq!(rx.try_iter().collect::<Vec<_>>(), [2], "one batch, once");
+        store.dispatch(Action::PipelineCancelled { t: 1.0 });
+        store.hold_forwarding(false);
+        store.dispatch(Action::PipelineCancelled { t: 1.0 });
+        assert_eq!(rx.try_iter().collect::<Vec<_>>(), [1, 1], "released, then at once");
     }
 
     #[test]

@@ -107,6 +107,8 @@ impl<'a> Engine<'a> {
             }
             let now = Instant::now();
             let wait = self.next_deadline().map_or(POLL, |d| d.saturating_duration_since(now));
+            // What this turn dispatched goes to the subscriber thread before the loop sleeps.
+            self.run.store.flush();
             self.wait(rx, wait.min(POLL));
             self.check_deadlines();
         }

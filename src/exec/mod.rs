@@ -158,7 +158,7 @@ pub struct RunOptions {
     /// output to a terminal, a file, a socket. They see every action in dispatch order (with
     /// the state it produced, for a [`Consumer::State`]); the run returns once they have
     /// handled the last one. When they fall behind by
-    /// [`QUEUE`](crate::subscriber_thread::QUEUE) batches, the executor waits for them (and
+    /// [`QUEUE`](crate::subscriber_thread::QUEUE) messages, the executor waits for them (and
     /// phases wait on their output): memory stays bounded.
     pub background: Vec<Consumer>,
     /// Hears what the run has to say beside its state: that it waits for another run's

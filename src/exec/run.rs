@@ -105,12 +105,15 @@ impl Run {
             .map_err(|e| Error::system("creating the executor's wake-up socket", e))?;
         self.cancel.set_waker(Some((tx.clone(), waker.clone())));
         set_active_pipeline(Some(self.store.handle()));
+        // Forwarded once per turn of the loop (see `Store::hold_forwarding`).
+        self.store.hold_forwarding(true);
         let mut engine = Engine::new(&mut self, RealClock::start(), tx, waker, poller);
         engine.main_loop(&rx);
         // Dropping the loop ends whatever is left of the phases, then stops hearing SIGCHLD.
         drop(engine);
         self.cancel.set_waker(None);
         set_active_pipeline(None);
+        self.store.hold_forwarding(false);
         Ok(self.recorder.finish(self.store))
     }
 }

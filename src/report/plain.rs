@@ -4,25 +4,35 @@ use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::action::Action;
 use crate::format::{delay, duration, mark};
 use crate::pipeline::Pipeline;
 use crate::state::PhaseStatus;
+use crate::subscriber_thread::Consumer;
 
 /// Prints `✓ build 3.21s`, `✗ test exit code 1`, `↻ flaky retry 2/3 in 2s` as phases move.
 ///
 /// With `echo_logs` (the folder of the full logs), each finished phase's whole output is
 /// copied to `out` first, in one block, so parallel phases never mix. It needs the actions
-/// only (no state): run it on a
-/// [`SubscriberThread`](crate::subscriber_thread::SubscriberThread) after the log writer (as
-/// `RunOptions::background` does), so that copying a large log stalls no phase and the log
-/// is complete when the phase's end reaches the reporter.
+/// only (no state). Use it as a store subscriber ([`on_action`](Self::on_action)), or as
+/// a [`Consumer`] of a run's subscriber thread ([`into_consumer`](Self::into_consumer), as
+/// the command line does), where copying a large log stalls no phase and the log is
+/// complete when the reporter copies it.
 pub struct PlainReporter {
-    out: Box<dyn Write + Send>,
-    err: Box<dyn Write + Send>,
-    echo_logs: Option<PathBuf>,
+    events: Events,
+    print: Print,
+}
+
+/// What the reporter prints for an event: the phase whose log to copy first, and the line.
+struct Event {
+    echo: Option<Arc<str>>,
+    line: String,
+}
+
+/// Decides what each action prints (cheap: it runs on the dispatching thread).
+struct Events {
     /// How many attempts each phase may take.
     max_attempts: HashMap<String, u32>,
     /// When each phase's first attempt started.
@@ -32,9 +42,18 @@ pub struct PlainReporter {
     last_printed: Option<Arc<str>>,
 }
 
+/// Where events are printed (slow: it writes to the terminal or a pipe).
+struct Print {
+    out: Box<dyn Write + Send>,
+    err: Box<dyn Write + Send>,
+    echo_logs: Option<PathBuf>,
+}
+
 impl std::fmt::Debug for PlainReporter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PlainReporter").field("echo_logs", &self.echo_logs).finish_non_exhaustive()
+        f.debug_struct("PlainReporter")
+            .field("echo_logs", &self.print.echo_logs)
+            .finish_non_exhaustive()
     }
 }
 
@@ -49,13 +68,13 @@ impl PlainReporter {
         let max_attempts =
             pipeline.phases().iter().map(|p| (p.name.clone(), p.policy.max_attempts())).collect();
         Self {
-            out,
-            err,
-            echo_logs,
-            max_attempts,
-            started: HashMap::new(),
-            printed: HashSet::new(),
-            last_printed: None,
+            events: Events {
+                max_attempts,
+                started: HashMap::new(),
+                printed: HashSet::new(),
+                last_printed: None,
+            },
+            print: Print { out, err, echo_logs },
         }
     }
 
@@ -66,42 +85,60 @@ impl PlainReporter {
 
     /// Handles one action (a subscriber that needs no state).
     pub fn on_action(&mut self, action: &Action) {
+        if let Some(event) = self.events.on_action(action) {
+            self.print.event(&event);
+        }
+    }
+
+    /// The reporter as a [`Consumer::Near`]: it decides what to print on the dispatching
+    /// thread and prints on the subscriber thread, where a slow stdout stalls no phase.
+    pub fn into_consumer(self) -> Consumer {
+        let Self { mut events, print } = self;
+        let print = Arc::new(Mutex::new(print));
+        Consumer::near(move |batch, jobs| {
+            for action in batch {
+                if let Some(event) = events.on_action(action) {
+                    let print = Arc::clone(&print);
+                    jobs.run(move || {
+                        print.lock().unwrap_or_else(PoisonError::into_inner).event(&event);
+                    });
+                }
+            }
+        })
+    }
+}
+
+impl Events {
+    fn on_action(&mut self, action: &Action) -> Option<Event> {
         match action {
             Action::PhaseLog { name, .. } => {
                 if !self.last_printed.as_ref().is_some_and(|last| Arc::ptr_eq(last, name)) {
                     self.printed.insert(Arc::clone(name));
                     self.last_printed = Some(Arc::clone(name));
                 }
+                None
             }
             Action::PhaseStart { name, t, .. } => {
                 self.started.entry(Arc::clone(name)).or_insert(*t);
+                None
             }
             Action::PhaseComplete { name, .. }
             | Action::PhaseSkipped { name, .. }
             | Action::PhaseFailed { name, .. }
             | Action::PhaseCancelled { name, .. } => {
-                if self.printed.contains(name) {
-                    self.echo(name);
-                }
-                self.event(action);
+                let echo = self.printed.contains(name).then(|| Arc::clone(name));
+                Some(Event { echo, line: self.line(action)? })
             }
-            Action::PhaseRetry { .. } => self.event(action),
+            Action::PhaseRetry { .. } => Some(Event { echo: None, line: self.line(action)? }),
             Action::PipelineStart { .. }
             | Action::PipelineComplete { .. }
             | Action::PipelineFailed { .. }
-            | Action::PipelineCancelled { .. } => {}
+            | Action::PipelineCancelled { .. } => None,
         }
     }
 
-    fn event(&mut self, action: &Action) {
-        let Some(line) = self.event_line(action) else { return };
-        // One write per event: stderr is unbuffered, and `writeln!` would make two.
-        let _ = self.err.write_all(line.as_bytes());
-        let _ = self.err.flush();
-    }
-
     /// The line a phase's action prints, ending in `\n`; `None` for actions that print none.
-    fn event_line(&self, action: &Action) -> Option<String> {
+    fn line(&self, action: &Action) -> Option<String> {
         let mut line = match action {
             Action::PhaseComplete { name, t, .. } => {
                 let start = self.started.get(name).copied().unwrap_or(*t);
@@ -133,6 +170,17 @@ impl PlainReporter {
         };
         line.push('\n');
         Some(line)
+    }
+}
+
+impl Print {
+    fn event(&mut self, event: &Event) {
+        if let Some(name) = &event.echo {
+            self.echo(name);
+        }
+        // One write per event: stderr is unbuffered, and `writeln!` would make two.
+        let _ = self.err.write_all(event.line.as_bytes());
+        let _ = self.err.flush();
     }
 
     /// Copies phase `name`'s full log to `out`.
