@@ -26,8 +26,8 @@ mod core;
 #[cfg(feature = "reports")]
 pub use crate::core::reports;
 pub use crate::core::{
-    action, affected, config, context, diagnostic, error, excerpt, export, failure, format, graph,
-    lines, merge, outputs, paths, phase, pipeline, reducer, schedule, state, store, suggest,
+    action, affected, ci, config, context, diagnostic, error, excerpt, export, failure, format,
+    graph, lines, merge, outputs, paths, phase, pipeline, reducer, schedule, state, store, suggest,
     timeline, view, workspace,
 };
 

@@ -101,6 +101,15 @@ fn unknown_on_fail() {
 }
 
 #[test]
+fn unknown_output_mode() {
+    let err = check_fails(&format!("[pipeline]\noutput = \"group\"\n{GOOD_TAIL}"));
+    assert!(err.contains("invalid `output` value \"group\""), "{err}");
+    assert!(err.contains("--> Milo.toml:2:10"), "{err}");
+    assert!(err.contains("did you mean \"grouped\"?"), "{err}");
+    assert!(err.contains("expected one of \"prefixed\", \"grouped\", \"errors\""), "{err}");
+}
+
+#[test]
 fn unknown_retry_backoff() {
     let err = check_fails(&format!(
         "{GOOD_TAIL}policy = {{ on_fail = \"retry\", retry_backoff = \"quadratic\" }}\n"

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::ci::{Flavour, OutputMode};
 use crate::reports::Format;
 
 /// Run a pipeline of named phases from Milo.toml.
@@ -145,6 +146,16 @@ pub struct RunArgs {
     /// Progress bars: auto (on a terminal), always, never.
     #[arg(long, value_enum, default_value_t = ProgressChoice::Auto, value_name = "WHEN")]
     pub progress: ProgressChoice,
+    /// How phase output is shown without bars: prefixed (live lines, the default), grouped
+    /// (a block per phase when it ends; the default in CI) or errors (failed phases only).
+    /// Given here, it also turns bars off (unless `--progress always`).
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub output: Option<OutputChoice>,
+    /// The CI service the log goes to: github, gitlab or none (default: detected from
+    /// `GITHUB_ACTIONS` / `GITLAB_CI`). Given here, it also turns bars off (unless
+    /// `--progress always`).
+    #[arg(long, value_enum, value_name = "SERVICE")]
+    pub ci: Option<CiChoice>,
     /// Write a report when the run ends, failed or cancelled too (repeatable):
     /// `junit=target/milo/junit.xml`; formats: junit, trace, html, markdown.
     #[arg(long = "report", value_name = "FORMAT=PATH", value_parser = parse_report)]
@@ -185,6 +196,48 @@ fn parse_report(text: &str) -> Result<ReportSpec, String> {
         ));
     }
     Ok(ReportSpec { format, path: PathBuf::from(path) })
+}
+
+/// `--output`: how phase output is shown without bars.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputChoice {
+    /// Each line as it arrives, as `name │ line`.
+    Prefixed,
+    /// Each phase's output as one block when it ends.
+    Grouped,
+    /// Only failed phases' output.
+    Errors,
+}
+
+impl From<OutputChoice> for OutputMode {
+    fn from(choice: OutputChoice) -> Self {
+        match choice {
+            OutputChoice::Prefixed => Self::Prefixed,
+            OutputChoice::Grouped => Self::Grouped,
+            OutputChoice::Errors => Self::Errors,
+        }
+    }
+}
+
+/// `--ci`: the CI service the log goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CiChoice {
+    /// GitHub Actions: groups, `::error` annotations, the step summary, `$GITHUB_OUTPUT`.
+    Github,
+    /// GitLab CI: collapsible sections.
+    Gitlab,
+    /// No CI service: plain lines.
+    None,
+}
+
+impl From<CiChoice> for Flavour {
+    fn from(choice: CiChoice) -> Self {
+        match choice {
+            CiChoice::Github => Self::Github,
+            CiChoice::Gitlab => Self::Gitlab,
+            CiChoice::None => Self::None,
+        }
+    }
 }
 
 /// When to draw progress bars.

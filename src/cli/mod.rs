@@ -27,9 +27,9 @@ use std::process::ExitCode;
 use clap::Parser;
 
 pub use args::{
-    CiProvider, CiSystem, Cli, ColorChoice, Command, CompletionsArgs, ExportArgs, GlobalArgs,
-    GraphArgs, GraphFormat, InitArgs, McpArgs, MergeArgs, ProgressChoice, ReportArgs, ReportFormat,
-    ReportSpec, RunArgs, TimelineArgs, TimelineCommand, ViewArgs,
+    CiChoice, CiProvider, CiSystem, Cli, ColorChoice, Command, CompletionsArgs, ExportArgs,
+    GlobalArgs, GraphArgs, GraphFormat, InitArgs, McpArgs, MergeArgs, OutputChoice, ProgressChoice,
+    ReportArgs, ReportFormat, ReportSpec, RunArgs, TimelineArgs, TimelineCommand, ViewArgs,
 };
 pub use load::load as load_config;
 

@@ -5,6 +5,7 @@
 
 pub mod action;
 pub mod affected;
+pub mod ci;
 pub mod config;
 pub mod context;
 pub mod diagnostic;

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::affected::Affected;
+use crate::ci::OutputMode;
 use crate::export::ExportSettings;
 
 use crate::graph::{Graph, GraphError};
@@ -75,6 +76,9 @@ pub struct PipelineSettings {
     pub fail_fast: bool,
     /// Capture handler output into the store.
     pub capture_output: bool,
+    /// How phase output is shown without bars (`output`); `None`: by where it goes
+    /// (grouped in CI, prefixed elsewhere).
+    pub output: Option<OutputMode>,
     /// Most phases at once; 0 = available parallelism.
     pub jobs: usize,
     /// Added to every phase's environment.
@@ -93,6 +97,7 @@ impl Default for PipelineSettings {
         Self {
             fail_fast: false,
             capture_output: true,
+            output: None,
             jobs: 0,
             env: BTreeMap::new(),
             dir: None,

@@ -56,6 +56,24 @@ pub fn of_phase(phase: &PhaseState, log_dir: Option<&Path>, limits: Limits) -> E
         .unwrap_or_else(|| from_ring(phase, limits))
 }
 
+/// The excerpts of a finished run's failed phases (skipped after failing too), read once
+/// from their full logs in `log_dir` (from the retained lines where a log cannot be read).
+#[cfg(feature = "reports")]
+pub fn of_failures(
+    state: &crate::state::PipelineState,
+    log_dir: Option<&Path>,
+) -> crate::reports::Excerpts {
+    use crate::state::PhaseStatus;
+    state
+        .phases
+        .iter()
+        .filter(|p| {
+            p.status == PhaseStatus::Failed || p.status == PhaseStatus::Skipped && p.error.is_some()
+        })
+        .map(|p| (p.name.to_string(), of_phase(p, log_dir, Limits::default())))
+        .collect()
+}
+
 /// The excerpts of a recorded timeline's failed phases, from the logs beside it (`dir` is
 /// the timeline's folder). Only log paths inside that folder are read.
 #[cfg(feature = "reports")]

@@ -3,6 +3,8 @@
 #[cfg(feature = "progress")]
 pub mod bars;
 pub mod excerpts;
+#[cfg(feature = "reports")]
+pub mod github;
 pub mod plain;
 
 use std::fmt::Write as _;
@@ -11,6 +13,25 @@ use std::path::Path;
 use crate::excerpt::{Excerpt, Limits};
 use crate::format::duration;
 use crate::state::{PhaseState, PhaseStatus, PipelineState};
+
+/// A random token of 32 hex digits: GitHub's stop-commands fence and output delimiters must
+/// not be guessable by what a phase prints.
+pub fn token() -> String {
+    let mut bytes = [0u8; 16];
+    if getrandom::fill(&mut bytes).is_err() {
+        // No OS randomness: the standard library's per-process random hash keys instead.
+        use std::hash::{BuildHasher, Hasher};
+        for chunk in bytes.chunks_mut(8) {
+            let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+            hasher.write_u32(std::process::id());
+            chunk.copy_from_slice(&hasher.finish().to_le_bytes());
+        }
+    }
+    bytes.iter().fold(String::with_capacity(32), |mut hex, b| {
+        let _ = write!(hex, "{b:02x}");
+        hex
+    })
+}
 
 /// The summary table printed at the end: phase, status, attempts, time.
 pub fn summary(state: &PipelineState) -> String {

@@ -10,6 +10,7 @@ use super::duration::{from_seconds, parse_duration};
 use super::expand::{self, Template};
 use super::placeholder;
 use super::raw::{At, RawDuration, RawPhase, RawPipeline, RawPolicy};
+use crate::ci::OutputMode;
 use crate::diagnostic::Diagnostic;
 use crate::phase::{Backoff, Handler, OnFail, Phase, PhasePolicy, is_valid_name};
 use crate::pipeline::{Pipeline, PipelineError, PipelineSettings};
@@ -40,6 +41,7 @@ pub fn validate(
     let settings = PipelineSettings {
         fail_fast: raw.fail_fast.as_ref().is_some_and(|b| b.value),
         capture_output: raw.capture_output.as_ref().is_none_or(|b| b.value),
+        output: raw.output.as_ref().and_then(|mode| v.output_mode(mode)),
         jobs: raw.jobs.as_ref().map_or(0, |j| v.count("jobs", j)),
         env: v.env(&raw.env),
         dir: None,
@@ -306,6 +308,16 @@ impl Validator {
         policy
     }
 
+    /// `output = "prefixed" | "grouped" | "errors"`.
+    fn output_mode(&mut self, mode: &At<String>) -> Option<OutputMode> {
+        let found = OutputMode::from_name(&mode.value);
+        if found.is_none() {
+            let names = OutputMode::ALL.map(OutputMode::name);
+            self.bad_choice("output", mode, &names);
+        }
+        found
+    }
+
     fn bad_choice(&mut self, key: &str, value: &At<String>, choices: &[&str]) {
         let list = choices.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(", ");
         let mut d = Diagnostic::new(
@@ -475,6 +487,7 @@ mod tests {
         assert!(timeline.is_none());
         let s = p.settings();
         assert!(!s.fail_fast && s.capture_output && s.jobs == 0 && s.env.is_empty());
+        assert_eq!(s.output, None, "chosen by where the output goes");
         assert_eq!(s.dir.as_deref(), Some(Path::new("/proj")));
         let a = &p.phases()[0];
         assert!(!a.parallel && !a.keep_daemons);
@@ -489,6 +502,7 @@ mod tests {
 name = "ci"
 fail_fast = true
 capture_output = false
+output = "grouped"
 jobs = 3
 timeline = "out/t.json"
 env = { A = "1" }
@@ -512,6 +526,7 @@ policy = { on_fail = "retry", max_retries = 2, retry_delay = 0.25, retry_backoff
         assert_eq!(timeline.as_deref(), Some(Path::new("/proj/out/t.json")));
         let s = p.settings();
         assert!(s.fail_fast && !s.capture_output);
+        assert_eq!(s.output, Some(crate::ci::OutputMode::Grouped));
         assert_eq!((s.jobs, s.env["A"].as_str()), (3, "1"));
         let b = &p.phases()[0];
         assert!(matches!(&b.handler, Handler::Args(a) if a == &["cargo", "build"]));

@@ -38,6 +38,8 @@ pub struct RawPipeline {
     pub fail_fast: Option<At<bool>>,
     /// `capture_output`.
     pub capture_output: Option<At<bool>>,
+    /// `output`: how phase output is shown without bars.
+    pub output: Option<At<String>>,
     /// `jobs`.
     pub jobs: Option<At<i64>>,
     /// `timeline`.
