@@ -165,3 +165,45 @@ fn a_cargo_build_phase_reports_its_error_first() {
     let failure = doc.descendants().find(|n| n.has_tag_name("failure")).expect("a failure");
     assert_eq!(failure.attribute("message"), Some("exit code 101: error[E0308]: mismatched types"));
 }
+
+#[test]
+fn on_github_a_real_compiler_error_is_annotated_on_its_source_line() {
+    let app = app();
+    let target = root().join("target");
+    // Its own Milo.toml (the other test writes `app/Milo.toml` at the same time).
+    let toml = format!(
+        "[pipeline]\nname = \"real\"\n[[pipeline.phase]]\nname = \"build\"\ncmd = \"cargo build --offline\"\n\
+         env = {{ CARGO_TARGET_DIR = {target:?}, CARGO_TERM_COLOR = \"never\" }}\n",
+        target = target.display().to_string()
+    );
+    std::fs::write(app.join("Milo.github.toml"), toml).expect("write Milo.toml");
+    let out = Command::new(env!("CARGO_BIN_EXE_cargo-milo"))
+        .args(["-f", "Milo.github.toml", "run", "--timeline", "milo-github/tl.json"])
+        .current_dir(app)
+        .env_remove("RUSTFLAGS")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .env_remove("GITHUB_OUTPUT")
+        .env("GITHUB_ACTIONS", "true")
+        // The repository is the folder above the crate: paths are relative to it.
+        .env("GITHUB_WORKSPACE", root())
+        .output()
+        .expect("run cargo-milo");
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let annotations: Vec<&str> = stdout.lines().filter(|l| l.starts_with("::error ")).collect();
+    assert!(
+        annotations.contains(
+            &"::error file=app/src/main.rs,line=2,col=18,title=error[E0308]::mismatched types"
+        ),
+        "{stdout}"
+    );
+    let phase = annotations.iter().find(|a| a.starts_with("::error title=build failed::"));
+    let phase = phase.expect(&stdout);
+    assert!(
+        phase.contains("%0Aerror[E0308]: mismatched types%0A --> src/main.rs:2:18%0A"),
+        "{phase}"
+    );
+    let located: Vec<&&str> =
+        annotations.iter().filter(|a| a.starts_with("::error file=")).collect();
+    assert_eq!(located.len(), 1, "the warnings are not annotated: {located:#?}");
+}

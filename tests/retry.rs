@@ -28,7 +28,7 @@ policy = { on_fail = "retry", max_retries = 3, retry_delay = 0.1 }
     assert_eq!(p["status"], "completed");
     assert_eq!(p["attempt"], 2);
     assert_eq!(p["attempts"][0]["error"], "exit code 1");
-    assert!(out.stderr.contains("↻ flaky retry 2/4 in 100ms"), "{}", out.stderr);
+    assert!(out.stdout.contains("↻ flaky retry 2/4 in 100ms"), "{}", out.stdout);
     let log = out.read("logs/flaky.log");
     assert!(log.contains("attempt 1") && log.contains("attempt 2"), "{log}");
 }
@@ -75,7 +75,7 @@ policy = { on_fail = "retry", max_retries = 3, retry_delay = 0.1, retry_backoff 
     // How much longer a loaded machine takes is not the engine's doing, so it is not bounded.
     for (retry, delay) in [(2, "100ms"), (3, "200ms"), (4, "400ms")] {
         let line = format!("↻ exp retry {retry}/4 in {delay}");
-        assert!(out.stderr.contains(&line), "no `{line}` in:\n{}", out.stderr);
+        assert!(out.stdout.contains(&line), "no `{line}` in:\n{}", out.stdout);
     }
     let gaps: Vec<f64> = a.windows(2).map(|w| w[1].0 - w[0].1).collect();
     for (i, want) in [0.1, 0.2, 0.4].iter().enumerate() {

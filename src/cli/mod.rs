@@ -15,6 +15,7 @@ mod orphans;
 mod report;
 mod results_from;
 mod run;
+mod run_output;
 mod run_tui;
 mod timeline_merge;
 mod timelines;

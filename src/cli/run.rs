@@ -1,21 +1,18 @@
 //! `cargo milo run`: load, select targets, plan or execute, report, exit code.
 
 use std::fmt::Write as _;
-use std::io::IsTerminal;
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::load::{current_dir, load, print};
 use super::orphans::{Adoption, Keep};
-use super::{GlobalArgs, ProgressChoice, RunArgs};
+use super::run_output::{Display, Ended, Say};
+use super::{GlobalArgs, RunArgs};
 use crate::artifact::{Notice, Notify, WriteFailure};
 use crate::error::{EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, Error};
 use crate::exec::{self, CancelToken, Finished, RunOptions, effective_jobs};
 use crate::pipeline::Pipeline;
-use crate::report::{self, plain::PlainReporter};
 use crate::state::{PipelineState, PipelineStatus};
-use crate::subscriber_thread::Consumer;
 
 /// Runs the pipeline (or prints its plan with `--dry-run`).
 pub fn execute(global: &GlobalArgs, args: &RunArgs) -> Result<(), Error> {
@@ -70,15 +67,13 @@ pub fn execute(global: &GlobalArgs, args: &RunArgs) -> Result<(), Error> {
     let cancel = CancelToken::new();
     let _signals = exec::signals::cancel_on_signals(cancel.clone())
         .map_err(|e| Error::system("installing the Ctrl-C and SIGTERM handlers", e))?;
-    let mode = mode(global, args);
+    let display = Display::choose(global, args, pipeline.settings());
     let mut options =
         RunOptions { timeline: Some(timeline.clone()), cancel, ..RunOptions::default() };
     if let Some(given) = given {
         options.given = given;
     }
-    // `--tui`: the detail view shows the run instead.
-    let display = if tui { Mode::Quiet } else { mode };
-    let say = show_progress(display, &pipeline, &shown, log_dir.as_deref(), &mut options);
+    let (say, plain) = display.attach(tui, &pipeline, &shown, log_dir.as_deref(), &mut options)?;
     // The detail view owns the terminal: its run's first warning waits for the end.
     let warned = Arc::new(AtomicBool::new(false));
     options.notify = Some(notifier(global.quiet, !tui, Arc::clone(&warned), say));
@@ -100,13 +95,15 @@ pub fn execute(global: &GlobalArgs, args: &RunArgs) -> Result<(), Error> {
     }
     let Finished { state, warnings, timeline_error } = finished;
     let ran = super::results_from::ran(&state, &shown);
-    finish(ran.as_ref().unwrap_or(&state), mode, log_dir.as_deref());
+    let ended = Ended { loaded: &loaded, shown: &shown, state: ran.as_ref().unwrap_or(&state) };
+    let ci = display.finish(plain, &ended, log_dir.as_deref());
     record_failures(&warnings, timeline_error.as_ref(), &state, &warned);
     // Reports are written whatever the outcome: a failed or cancelled run needs them most.
     let mut timeline_doc = crate::timeline::Timeline::from_state(&state);
     let folder = crate::artifact::folder(&timeline);
     timeline_doc.warnings = warnings.iter().map(|w| w.to_timeline(folder)).collect();
     let mut unwritten = super::report::write_all(&args.reports, &timeline_doc, &timeline);
+    unwritten.extend(ci.write_files(&timeline_doc, &timeline));
     if state.status == PipelineStatus::Completed && !unwritten.is_empty() {
         // The run passed, but what CI was told to upload is missing: that fails the command.
         let first = unwritten.remove(0);
@@ -115,35 +112,6 @@ pub fn execute(global: &GlobalArgs, args: &RunArgs) -> Result<(), Error> {
     }
     report_errors(&unwritten, global);
     Error::outcome(&state)
-}
-
-/// Prints a line on stderr beside the progress display.
-type Say = Arc<dyn Fn(&str) + Send + Sync>;
-
-/// Puts the progress display of `mode` on the run's subscriber thread, where writing to the
-/// terminal never stalls the run; returns how to print a line beside it.
-fn show_progress(
-    mode: Mode,
-    pipeline: &Pipeline,
-    shown: &Pipeline,
-    log_dir: Option<&Path>,
-    options: &mut RunOptions,
-) -> Say {
-    match mode {
-        Mode::Quiet => {}
-        Mode::Plain => {
-            let echo = log_dir.filter(|_| pipeline.settings().capture_output).map(Path::to_owned);
-            options.background.push(PlainReporter::stdio(pipeline, echo).into_consumer());
-        }
-        #[cfg(feature = "progress")]
-        Mode::Bars => {
-            let mut bars = report::bars::Bars::new(shown);
-            let say = Arc::new(bars.printer());
-            options.background.push(Consumer::state(move |a, s| bars.on_action(a, s)));
-            return say;
-        }
-    }
-    Arc::new(|line| eprintln!("{line}"))
 }
 
 /// What the CLI says of a run's notices: the wait for another run's lock (as cargo says
@@ -246,56 +214,6 @@ fn note_workspace(loaded: &crate::load::Loaded) {
         Some(workspace) => eprintln!("note: workspace {workspace}"),
         None => eprintln!("note: no Cargo workspace (no Cargo.toml above Milo.toml)"),
     }
-}
-
-/// How progress is shown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    Quiet,
-    Plain,
-    #[cfg(feature = "progress")]
-    Bars,
-}
-
-fn mode(global: &GlobalArgs, args: &RunArgs) -> Mode {
-    if global.quiet {
-        return Mode::Quiet;
-    }
-    let terminal =
-        std::io::stderr().is_terminal() && std::env::var_os("TERM").is_none_or(|t| t != "dumb");
-    let bars = match args.progress {
-        ProgressChoice::Always => true,
-        ProgressChoice::Never => false,
-        ProgressChoice::Auto => terminal,
-    };
-    #[cfg(feature = "progress")]
-    if bars && !args.no_capture {
-        return Mode::Bars;
-    }
-    #[cfg(not(feature = "progress"))]
-    let _ = bars; // built without indicatif: there are no bars to draw
-    Mode::Plain
-}
-
-/// What is printed after the run: failed phases' tails (where they were not shown in
-/// full), then the summary table or, with `-q`, its last line.
-fn finish(state: &PipelineState, mode: Mode, log_dir: Option<&Path>) {
-    let mut out = String::new();
-    // Plain mode printed each phase's whole output, bars printed failed tails above them.
-    if mode == Mode::Quiet {
-        out.push_str(&report::failure_tails(state, 20, log_dir));
-    }
-    let summary = report::summary(state);
-    if mode == Mode::Quiet {
-        if state.status != PipelineStatus::Completed {
-            out.push_str(summary.lines().last().unwrap_or_default());
-            out.push('\n');
-        }
-    } else {
-        out.push_str(&summary);
-        out.push('\n');
-    }
-    eprint!("{out}");
 }
 
 /// The plan: each level of the graph, its phases with their commands, parallel or alone.

@@ -10,7 +10,7 @@ pub mod plain;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::excerpt::{Excerpt, Limits};
+use crate::excerpt::Excerpt;
 use crate::format::duration;
 use crate::state::{PhaseState, PhaseStatus, PipelineState};
 
@@ -60,28 +60,41 @@ pub fn summary(state: &PipelineState) -> String {
     out
 }
 
-/// Each failed phase's excerpt — the lines that look like errors, then the last `tail`
-/// lines — under a header naming its full log. Read from the full logs in `log_dir` when
-/// given (after the run), else from the retained lines.
-pub fn failure_tails(state: &PipelineState, tail: usize, log_dir: Option<&Path>) -> String {
-    let limits = Limits { tail, ..Limits::default() };
+/// Each failed phase's excerpt — the lines that look like errors, then the tail — under a
+/// header naming its full log (see [`failure_block`]), from excerpts already read
+/// ([`excerpts::of_failures`]).
+#[cfg(feature = "reports")]
+pub fn failure_blocks(
+    state: &PipelineState,
+    excerpts: &crate::reports::Excerpts,
+    log_dir: Option<&Path>,
+) -> String {
     let mut out = String::new();
     for p in state.phases.iter().filter(|p| p.status == PhaseStatus::Failed) {
-        let excerpt = excerpts::of_phase(p, log_dir, limits);
-        let log = log_dir.map(|dir| dir.join(format!("{}.log", p.name)));
-        out.push_str(&failure_block(p, &excerpt, log.as_deref()));
+        if let Some(excerpt) = excerpts.get(&*p.name) {
+            out.push_str(&failure_block(p, excerpt, log_dir));
+        }
     }
     out
 }
 
-/// One failed phase's header and excerpt.
-pub fn failure_block(phase: &PhaseState, excerpt: &Excerpt, log: Option<&Path>) -> String {
+/// One failed phase's header (naming its full log, in `log_dir`) and excerpt.
+pub fn failure_block(phase: &PhaseState, excerpt: &Excerpt, log_dir: Option<&Path>) -> String {
+    let log = log_dir.map(|dir| dir.join(format!("{}.log", phase.name)));
     let mut out =
         format!("--- {} failed: {} (", phase.name, phase.error.as_deref().unwrap_or("failed"));
-    if !excerpt.errors.is_empty() {
-        out.push_str("errors first, then ");
+    if excerpt.total == 0 {
+        out.push_str("no output");
+    } else if excerpt.errors.is_empty() {
+        let _ = write!(out, "last {} of {} lines", excerpt.tail.len(), excerpt.total);
+    } else {
+        let _ = write!(
+            out,
+            "errors first, then last {} of {} lines",
+            excerpt.tail.len(),
+            excerpt.total
+        );
     }
-    let _ = write!(out, "last {} of {} lines", excerpt.tail.len(), excerpt.total);
     if let Some(log) = log.filter(|_| phase.logs.total() > 0) {
         let _ = write!(out, "; full log: {}", log.display());
     }

@@ -1,207 +1,161 @@
-//! Plain progress: one line per phase event, no escape codes (CI logs, pipes, `TERM=dumb`).
+//! Plain output (CI logs, pipes, `TERM=dumb`): what [`Printer`] says for each action, in the
+//! chosen mode and CI flavour, written to one stream so that lines, blocks and CI markup
+//! keep their order; a block's body is copied from the phase's full log; a timer thread
+//! prints the still-running lines, since a silent phase sends nothing to print them on.
 
-use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{self, Write};
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use crate::action::Action;
-use crate::format::{delay, duration, mark};
-use crate::pipeline::Pipeline;
-use crate::state::PhaseStatus;
-use crate::subscriber_thread::Consumer;
+use crate::ci::printer::{Printer, Sink};
 
-/// Prints `✓ build 3.21s`, `✗ test exit code 1`, `↻ flaky retry 2/3 in 2s` as phases move.
+/// Prints a run's plain output (see the [module](self) docs).
 ///
-/// With `echo_logs` (the folder of the full logs), each finished phase's whole output is
-/// copied to `out` first, in one block, so parallel phases never mix. It needs the actions
-/// only (no state). Use it as a store subscriber ([`on_action`](Self::on_action)), or as
-/// a [`Consumer`] of a run's subscriber thread ([`into_consumer`](Self::into_consumer), as
-/// the command line does), where copying a large log stalls no phase and the log is
-/// complete when the reporter copies it.
+/// It needs the actions only (no state): run it on a
+/// [`SubscriberThread`](crate::subscriber_thread::SubscriberThread) after the log writer (as
+/// `RunOptions::background` does), so that copying a large log stalls no phase and the log
+/// is complete when the phase's end reaches the reporter.
 pub struct PlainReporter {
-    events: Events,
-    print: Print,
-}
-
-/// What the reporter prints for an event: the phase whose log to copy first, and the line.
-struct Event {
-    echo: Option<Arc<str>>,
-    line: String,
-}
-
-/// Decides what each action prints (cheap: it runs on the dispatching thread).
-struct Events {
-    /// How many attempts each phase may take.
-    max_attempts: HashMap<String, u32>,
-    /// When each phase's first attempt started.
-    started: HashMap<Arc<str>, f64>,
-    /// The phases that printed a line, and the last one that did (lines come in runs).
-    printed: HashSet<Arc<str>>,
-    last_printed: Option<Arc<str>>,
-}
-
-/// Where events are printed (slow: it writes to the terminal or a pipe).
-struct Print {
+    printer: Printer,
     out: Box<dyn Write + Send>,
-    err: Box<dyn Write + Send>,
-    echo_logs: Option<PathBuf>,
+    logs: Option<PathBuf>,
+    /// When the pipeline started on this process's clock, and its `t` then.
+    started: Option<(Instant, f64)>,
 }
 
 impl std::fmt::Debug for PlainReporter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PlainReporter")
-            .field("echo_logs", &self.print.echo_logs)
+            .field("printer", &self.printer)
+            .field("logs", &self.logs)
             .finish_non_exhaustive()
     }
 }
 
-impl PlainReporter {
-    /// A reporter of `pipeline`'s run writing phase output to `out` and event lines to `err`.
-    pub fn new(
-        pipeline: &Pipeline,
-        out: Box<dyn Write + Send>,
-        err: Box<dyn Write + Send>,
-        echo_logs: Option<PathBuf>,
-    ) -> Self {
-        let max_attempts =
-            pipeline.phases().iter().map(|p| (p.name.clone(), p.policy.max_attempts())).collect();
-        Self {
-            events: Events {
-                max_attempts,
-                started: HashMap::new(),
-                printed: HashSet::new(),
-                last_printed: None,
-            },
-            print: Print { out, err, echo_logs },
-        }
+/// The printer's output: text, and phases' log files copied.
+struct Writer<'a> {
+    out: &'a mut dyn Write,
+    logs: Option<&'a Path>,
+}
+
+impl Sink for Writer<'_> {
+    fn text(&mut self, text: &str) {
+        // A reader gone (a closed pipe) is no reason to stop the run.
+        let _ = self.out.write_all(text.as_bytes());
     }
 
-    /// Standard output and standard error.
-    pub fn stdio(pipeline: &Pipeline, echo_logs: Option<PathBuf>) -> Self {
-        Self::new(pipeline, Box::new(io::stdout()), Box::new(io::stderr()), echo_logs)
+    fn log(&mut self, name: &str) {
+        let Some(dir) = self.logs else { return };
+        if let Ok(mut file) = File::open(dir.join(format!("{name}.log"))) {
+            let _ = io::copy(&mut file, self.out);
+        }
+    }
+}
+
+impl PlainReporter {
+    /// A reporter printing what `printer` says to `out`, blocks from the full logs in `logs`
+    /// (`None`: output is not captured, blocks are empty).
+    pub fn new(printer: Printer, out: Box<dyn Write + Send>, logs: Option<PathBuf>) -> Self {
+        Self { printer, out, logs, started: None }
+    }
+
+    /// A reporter printing to standard output.
+    pub fn stdout(printer: Printer, logs: Option<PathBuf>) -> Self {
+        Self::new(printer, Box::new(io::stdout()), logs)
     }
 
     /// Handles one action (a subscriber that needs no state).
     pub fn on_action(&mut self, action: &Action) {
-        if let Some(event) = self.events.on_action(action) {
-            self.print.event(&event);
+        if let Action::PipelineStart { t, .. } = action {
+            self.started = Some((Instant::now(), *t));
         }
+        let mut writer = Writer { out: &mut *self.out, logs: self.logs.as_deref() };
+        self.printer.on_action(action, &mut writer);
+        let _ = self.out.flush();
     }
 
-    /// The reporter as a [`Consumer::Near`]: it decides what to print on the dispatching
-    /// thread and prints on the subscriber thread, where a slow stdout stalls no phase.
-    pub fn into_consumer(self) -> Consumer {
-        let Self { mut events, print } = self;
-        let print = Arc::new(Mutex::new(print));
-        Consumer::near(move |batch, jobs| {
-            for action in batch {
-                if let Some(event) = events.on_action(action) {
-                    let print = Arc::clone(&print);
-                    jobs.run(move || {
-                        print.lock().unwrap_or_else(PoisonError::into_inner).event(&event);
-                    });
-                }
-            }
-        })
+    /// Prints the still-running lines due now.
+    pub fn tick(&mut self) {
+        let Some((at, t)) = self.started else { return };
+        let mut writer = Writer { out: &mut *self.out, logs: self.logs.as_deref() };
+        self.printer.tick(t + at.elapsed().as_secs_f64(), &mut writer);
+        let _ = self.out.flush();
+    }
+
+    /// Prints the end of the run (see [`Printer::finish`]).
+    pub fn finish(&mut self, failures: &str, annotations: &str, summary: &str) {
+        let mut writer = Writer { out: &mut *self.out, logs: self.logs.as_deref() };
+        self.printer.finish(failures, annotations, summary, &mut writer);
+        let _ = self.out.flush();
     }
 }
 
-impl Events {
-    fn on_action(&mut self, action: &Action) -> Option<Event> {
-        match action {
-            Action::PhaseLog { name, .. } => {
-                if !self.last_printed.as_ref().is_some_and(|last| Arc::ptr_eq(last, name)) {
-                    self.printed.insert(Arc::clone(name));
-                    self.last_printed = Some(Arc::clone(name));
+/// A [`PlainReporter`] shared by the run's subscriber thread and a timer thread that asks it
+/// for still-running lines every `period`. The timer stops when this is finished or dropped.
+#[derive(Debug)]
+pub struct Plain {
+    reporter: Arc<Mutex<PlainReporter>>,
+    timer: Option<(Sender<()>, JoinHandle<()>)>,
+}
+
+impl Plain {
+    /// Starts the timer of `reporter`, waking every `period`.
+    pub fn start(reporter: PlainReporter, period: Duration) -> io::Result<Self> {
+        let reporter = Arc::new(Mutex::new(reporter));
+        let (stop, stopped) = mpsc::channel::<()>();
+        let shared = Arc::clone(&reporter);
+        let thread =
+            std::thread::Builder::new().name("milo-plain-timer".into()).spawn(move || {
+                while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(period) {
+                    lock(&shared).tick();
                 }
-                None
-            }
-            Action::PhaseStart { name, t, .. } => {
-                self.started.entry(Arc::clone(name)).or_insert(*t);
-                None
-            }
-            Action::PhaseComplete { name, .. }
-            | Action::PhaseSkipped { name, .. }
-            | Action::PhaseFailed { name, .. }
-            | Action::PhaseCancelled { name, .. } => {
-                let echo = self.printed.contains(name).then(|| Arc::clone(name));
-                Some(Event { echo, line: self.line(action)? })
-            }
-            Action::PhaseRetry { .. } => Some(Event { echo: None, line: self.line(action)? }),
-            Action::PipelineStart { .. }
-            | Action::PipelineComplete { .. }
-            | Action::PipelineFailed { .. }
-            | Action::PipelineCancelled { .. } => None,
-        }
+            })?;
+        Ok(Self { reporter, timer: Some((stop, thread)) })
     }
 
-    /// The line a phase's action prints, ending in `\n`; `None` for actions that print none.
-    fn line(&self, action: &Action) -> Option<String> {
-        let mut line = match action {
-            Action::PhaseComplete { name, t, .. } => {
-                let start = self.started.get(name).copied().unwrap_or(*t);
-                let took = duration((t - start).max(0.0));
-                format!("{} {name} {took}", mark(PhaseStatus::Completed))
-            }
-            Action::PhaseFailed { name, error, .. } => {
-                format!("{} {name} {error}", mark(PhaseStatus::Failed))
-            }
-            Action::PhaseSkipped { name, error, .. } => {
-                format!("{} {name} skipped: {error}", mark(PhaseStatus::Skipped))
-            }
-            Action::PhaseCancelled { name, .. } => {
-                format!("{} {name} cancelled", mark(PhaseStatus::Cancelled))
-            }
-            Action::PhaseRetry { name, attempt, error, delay: pause, .. } => format!(
-                "{} {name} retry {}/{} in {}: {error}",
-                mark(PhaseStatus::Retrying),
-                attempt + 1,
-                self.max_attempts.get(&**name).copied().unwrap_or(attempt + 1),
-                delay(*pause),
-            ),
-            Action::PhaseStart { .. }
-            | Action::PhaseLog { .. }
-            | Action::PipelineStart { .. }
-            | Action::PipelineComplete { .. }
-            | Action::PipelineFailed { .. }
-            | Action::PipelineCancelled { .. } => return None,
-        };
-        line.push('\n');
-        Some(line)
+    /// The store subscriber that hands the reporter each action.
+    pub fn subscriber(&self) -> impl FnMut(&Action) + Send + 'static {
+        let reporter = Arc::clone(&self.reporter);
+        move |action| lock(&reporter).on_action(action)
+    }
+
+    /// Stops the timer and prints the end of the run (see [`Printer::finish`]).
+    pub fn finish(mut self, failures: &str, annotations: &str, summary: &str) {
+        self.stop();
+        lock(&self.reporter).finish(failures, annotations, summary);
+    }
+
+    fn stop(&mut self) {
+        if let Some((stop, thread)) = self.timer.take() {
+            drop(stop);
+            let _ = thread.join();
+        }
     }
 }
 
-impl Print {
-    fn event(&mut self, event: &Event) {
-        if let Some(name) = &event.echo {
-            self.echo(name);
-        }
-        // One write per event: stderr is unbuffered, and `writeln!` would make two.
-        let _ = self.err.write_all(event.line.as_bytes());
-        let _ = self.err.flush();
+impl Drop for Plain {
+    fn drop(&mut self) {
+        self.stop();
     }
+}
 
-    /// Copies phase `name`'s full log to `out`.
-    fn echo(&mut self, name: &str) {
-        let Some(dir) = &self.echo_logs else { return };
-        let _ = self.err.flush();
-        if let Ok(mut file) = File::open(dir.join(format!("{name}.log"))) {
-            let _ = io::copy(&mut file, &mut self.out);
-            let _ = self.out.flush();
-        }
-    }
+/// The reporter, whoever panicked holding it: printing goes on.
+fn lock(reporter: &Mutex<PlainReporter>) -> MutexGuard<'_, PlainReporter> {
+    reporter.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Mutex;
-    use std::time::Duration;
-
     use super::*;
     use crate::action::Stream;
-    use crate::phase::{Phase, PhasePolicy};
+    use crate::ci::{Flavour, Framing, OutputMode};
+    use crate::phase::Phase;
+    use crate::pipeline::Pipeline;
 
     #[derive(Clone, Default)]
     struct Shared(Arc<Mutex<Vec<u8>>>);
@@ -223,57 +177,60 @@ mod tests {
         }
     }
 
+    fn printer(mode: OutputMode, every: f64) -> Printer {
+        let pipeline = Pipeline::new("p").phase(Phase::cmd("loud", "true")).build().expect("valid");
+        Printer::new(&pipeline, mode, Framing::new(Flavour::Github, "T0K"), every)
+    }
+
     #[test]
-    fn events_print_one_line_each_and_a_phase_that_printed_gets_its_log_copied() {
+    fn a_block_is_copied_from_the_full_log_inside_its_fenced_group() {
         let logs = tempfile::tempdir().expect("temp dir");
-        std::fs::write(logs.path().join("loud.log"), "=== loud: attempt 1 ===\nhello\n")
+        std::fs::write(logs.path().join("loud.log"), "=== loud: attempt 1 ===\n::error::x\n")
             .expect("log");
-        let pipeline = Pipeline::new("p")
-            .phase(Phase::cmd("loud", "true"))
-            .phase(Phase::cmd("flaky", "true").policy(PhasePolicy::retry(2, Duration::ZERO)))
-            .build()
-            .expect("valid");
-        let (out, err) = (Shared::default(), Shared::default());
+        let out = Shared::default();
         let mut plain = PlainReporter::new(
-            &pipeline,
+            printer(OutputMode::Grouped, 60.0),
             Box::new(out.clone()),
-            Box::new(err.clone()),
             Some(logs.path().to_owned()),
         );
         let loud: Arc<str> = "loud".into();
-        let actions = [
+        for action in [
             Action::PhaseStart { name: Arc::clone(&loud), attempt: 1, t: 1.0 },
             Action::PhaseLog {
                 name: Arc::clone(&loud),
-                line: "hello".into(),
+                line: "x".into(),
                 stream: Stream::Stdout,
                 t: 1.5,
             },
             Action::PhaseComplete { name: loud, result: serde_json::json!({}), t: 4.25 },
-            Action::PhaseStart { name: "flaky".into(), attempt: 1, t: 4.25 },
-            Action::PhaseRetry {
-                name: "flaky".into(),
-                attempt: 1,
-                error: "exit code 1".into(),
-                exit_code: Some(1),
-                delay: 2.0,
-                t: 5.0,
-            },
-            Action::PhaseFailed {
-                name: "flaky".into(),
-                error: "boom".into(),
-                exit_code: None,
-                t: 6.0,
-            },
-        ];
-        for action in &actions {
-            plain.on_action(action);
+        ] {
+            plain.on_action(&action);
         }
         assert_eq!(
-            err.text(),
-            "✓ loud 3.25s\n↻ flaky retry 2/3 in 2s: exit code 1\n✗ flaky boom\n"
+            out.text(),
+            "▶ loud\n::group::✓ loud 3.25s\n::stop-commands::T0K\n=== loud: attempt 1 ===\n\
+             ::error::x\n::T0K::\n::endgroup::\n"
         );
-        // `flaky` printed nothing: no log of it is looked for.
-        assert_eq!(out.text(), "=== loud: attempt 1 ===\nhello\n");
+    }
+
+    #[test]
+    fn the_timer_prints_still_running_lines_of_a_silent_phase() {
+        let out = Shared::default();
+        // A line after 10 ms of silence, looked for every millisecond.
+        let reporter =
+            PlainReporter::new(printer(OutputMode::Grouped, 0.01), Box::new(out.clone()), None);
+        let plain = Plain::start(reporter, Duration::from_millis(1)).expect("timer thread");
+        let mut subscriber = plain.subscriber();
+        subscriber(&Action::PipelineStart { started_at: "2026-11-28T14:00:00Z".into(), t: 0.0 });
+        subscriber(&Action::PhaseStart { name: "loud".into(), attempt: 1, t: 0.0 });
+        // No action comes: only the timer can print the line this waits for.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !out.text().contains("… loud running ") {
+            assert!(Instant::now() < deadline, "no still-running line: {}", out.text());
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        plain.finish("", "", "pipeline p cancelled in 1s");
+        assert!(out.text().starts_with("▶ loud\n… loud running "), "{}", out.text());
+        assert!(out.text().ends_with("\npipeline p cancelled in 1s\n"), "{}", out.text());
     }
 }

@@ -176,7 +176,18 @@ impl Test {
     fn command(&self) -> std::process::Command {
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-milo"));
         cmd.args(&self.args).current_dir(&self.cwd);
-        for key in ["NO_COLOR", "CARGO_TERM_COLOR", "CARGO_TARGET_DIR", "CLICOLOR_FORCE"] {
+        // Nor the CI service the tests run in: its flavour would change the output.
+        for key in [
+            "NO_COLOR",
+            "CARGO_TERM_COLOR",
+            "CARGO_TARGET_DIR",
+            "CLICOLOR_FORCE",
+            "GITHUB_ACTIONS",
+            "GITLAB_CI",
+            "GITHUB_STEP_SUMMARY",
+            "GITHUB_OUTPUT",
+            "GITHUB_WORKSPACE",
+        ] {
             cmd.env_remove(key);
         }
         for (key, value) in &self.env {
