@@ -137,22 +137,29 @@ fn a_failing_test_shows_its_name_panic_and_summary_first() {
     assert_eq!(panic.message, "assertion `left == right` failed: one and one");
 }
 
-#[test]
-fn a_cargo_build_phase_reports_its_error_first() {
+/// Runs `cargo-milo ARGS` in `app` with a Milo.toml named `config` whose one phase, `build`,
+/// runs the real `cargo build`; `env` is added to its environment.
+fn run_build(config: &str, args: &[&str], env: &[(&str, &Path)]) -> std::process::Output {
     let app = app();
-    let target = root().join("target");
     let toml = format!(
         "[pipeline]\nname = \"real\"\n[[pipeline.phase]]\nname = \"build\"\ncmd = \"cargo build --offline\"\n\
          env = {{ CARGO_TARGET_DIR = {target:?}, CARGO_TERM_COLOR = \"never\" }}\n",
-        target = target.display().to_string()
+        target = root().join("target").display().to_string()
     );
-    std::fs::write(app.join("Milo.toml"), toml).expect("write Milo.toml");
-    let out = Command::new(env!("CARGO_BIN_EXE_cargo-milo"))
-        .args(["-q", "run", "--timeline", "milo/tl.json", "--report", "junit=milo/junit.xml"])
-        .current_dir(app)
-        .env_remove("RUSTFLAGS")
-        .output()
-        .expect("run cargo-milo");
+    std::fs::write(app.join(config), toml).expect("write Milo.toml");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cargo-milo"));
+    cmd.arg("-f").arg(config).args(args).current_dir(app).env_remove("RUSTFLAGS");
+    for key in ["GITHUB_ACTIONS", "GITLAB_CI", "GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT"] {
+        cmd.env_remove(key);
+    }
+    cmd.envs(env.iter().copied());
+    cmd.output().expect("run cargo-milo")
+}
+
+#[test]
+fn a_cargo_build_phase_reports_its_error_first() {
+    let args = ["-q", "run", "--timeline", "milo/tl.json", "--report", "junit=milo/junit.xml"];
+    let out = run_build("Milo.toml", &args, &[]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     let block = stderr.find("--- build failed: exit code 101 (errors first").expect(&stderr);
@@ -160,7 +167,7 @@ fn a_cargo_build_phase_reports_its_error_first() {
         stderr[block..].contains(") ---\nerror[E0308]: mismatched types\n --> src/main.rs:2:18\n"),
         "{stderr}"
     );
-    let junit = std::fs::read_to_string(app.join("milo/junit.xml")).expect("junit");
+    let junit = std::fs::read_to_string(app().join("milo/junit.xml")).expect("junit");
     let doc = roxmltree::Document::parse(&junit).expect("XML");
     let failure = doc.descendants().find(|n| n.has_tag_name("failure")).expect("a failure");
     assert_eq!(failure.attribute("message"), Some("exit code 101: error[E0308]: mismatched types"));
@@ -168,26 +175,13 @@ fn a_cargo_build_phase_reports_its_error_first() {
 
 #[test]
 fn on_github_a_real_compiler_error_is_annotated_on_its_source_line() {
-    let app = app();
-    let target = root().join("target");
-    // Its own Milo.toml (the other test writes `app/Milo.toml` at the same time).
-    let toml = format!(
-        "[pipeline]\nname = \"real\"\n[[pipeline.phase]]\nname = \"build\"\ncmd = \"cargo build --offline\"\n\
-         env = {{ CARGO_TARGET_DIR = {target:?}, CARGO_TERM_COLOR = \"never\" }}\n",
-        target = target.display().to_string()
+    // Its own Milo.toml: the other test writes `app/Milo.toml` at the same time. The
+    // repository is the folder above the crate: paths are relative to it.
+    let out = run_build(
+        "Milo.github.toml",
+        &["run", "--timeline", "milo-github/tl.json"],
+        &[("GITHUB_ACTIONS", Path::new("true")), ("GITHUB_WORKSPACE", root())],
     );
-    std::fs::write(app.join("Milo.github.toml"), toml).expect("write Milo.toml");
-    let out = Command::new(env!("CARGO_BIN_EXE_cargo-milo"))
-        .args(["-f", "Milo.github.toml", "run", "--timeline", "milo-github/tl.json"])
-        .current_dir(app)
-        .env_remove("RUSTFLAGS")
-        .env_remove("GITHUB_STEP_SUMMARY")
-        .env_remove("GITHUB_OUTPUT")
-        .env("GITHUB_ACTIONS", "true")
-        // The repository is the folder above the crate: paths are relative to it.
-        .env("GITHUB_WORKSPACE", root())
-        .output()
-        .expect("run cargo-milo");
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let annotations: Vec<&str> = stdout.lines().filter(|l| l.starts_with("::error ")).collect();

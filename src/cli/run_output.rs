@@ -93,8 +93,8 @@ impl Display {
                 let printer = Printer::new(shown, self.output, self.framing.clone(), every);
                 let logs = log_dir.filter(|_| pipeline.settings().capture_output);
                 let reporter = PlainReporter::stdout(printer, logs.map(Path::to_owned));
-                // The timer looks every second for phases silent for a minute.
-                let plain = Plain::start(reporter, Duration::from_secs(1))
+                // Captured lines reach the log within 50 ms of the reporter.
+                let plain = Plain::start(reporter, Duration::from_millis(50))
                     .map_err(|e| Error::system("starting the plain output's timer thread", e))?;
                 options.background.push(Consumer::actions(plain.subscriber()));
                 Ok((say, Some(plain)))

@@ -1,10 +1,12 @@
 //! Plain output (CI logs, pipes, `TERM=dumb`): what [`Printer`] says for each action, in the
 //! chosen mode and CI flavour, written to one stream so that lines, blocks and CI markup
 //! keep their order; a block's body is copied from the phase's full log; a timer thread
-//! prints the still-running lines, since a silent phase sends nothing to print them on.
+//! prints the still-running lines, since a silent phase sends nothing to print them on, and
+//! flushes the captured lines buffered since its last look (a write per line would cost a
+//! system call per line).
 
 use std::fs::File;
-use std::io::{self, Write};
+use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -22,7 +24,7 @@ use crate::ci::printer::{Printer, Sink};
 /// is complete when the phase's end reaches the reporter.
 pub struct PlainReporter {
     printer: Printer,
-    out: Box<dyn Write + Send>,
+    out: BufWriter<Box<dyn Write + Send>>,
     logs: Option<PathBuf>,
     /// When the pipeline started on this process's clock, and its `t` then.
     started: Option<(Instant, f64)>,
@@ -61,7 +63,7 @@ impl PlainReporter {
     /// A reporter printing what `printer` says to `out`, blocks from the full logs in `logs`
     /// (`None`: output is not captured, blocks are empty).
     pub fn new(printer: Printer, out: Box<dyn Write + Send>, logs: Option<PathBuf>) -> Self {
-        Self { printer, out, logs, started: None }
+        Self { printer, out: BufWriter::with_capacity(64 * 1024, out), logs, started: None }
     }
 
     /// A reporter printing to standard output.
@@ -74,29 +76,35 @@ impl PlainReporter {
         if let Action::PipelineStart { t, .. } = action {
             self.started = Some((Instant::now(), *t));
         }
-        let mut writer = Writer { out: &mut *self.out, logs: self.logs.as_deref() };
+        let mut writer = Writer { out: &mut self.out, logs: self.logs.as_deref() };
         self.printer.on_action(action, &mut writer);
-        let _ = self.out.flush();
+        // Events show at once; captured lines wait for the timer (or a full buffer).
+        if action.is_status_change() {
+            let _ = self.out.flush();
+        }
     }
 
-    /// Prints the still-running lines due now.
+    /// Prints the still-running lines due now, and what is buffered.
     pub fn tick(&mut self) {
-        let Some((at, t)) = self.started else { return };
-        let mut writer = Writer { out: &mut *self.out, logs: self.logs.as_deref() };
-        self.printer.tick(t + at.elapsed().as_secs_f64(), &mut writer);
+        if let Some((at, t)) = self.started {
+            let mut writer = Writer { out: &mut self.out, logs: self.logs.as_deref() };
+            self.printer.tick(t + at.elapsed().as_secs_f64(), &mut writer);
+        }
         let _ = self.out.flush();
     }
 
     /// Prints the end of the run (see [`Printer::finish`]).
     pub fn finish(&mut self, failures: &str, annotations: &str, summary: &str) {
-        let mut writer = Writer { out: &mut *self.out, logs: self.logs.as_deref() };
+        let mut writer = Writer { out: &mut self.out, logs: self.logs.as_deref() };
         self.printer.finish(failures, annotations, summary, &mut writer);
         let _ = self.out.flush();
     }
 }
 
 /// A [`PlainReporter`] shared by the run's subscriber thread and a timer thread that asks it
-/// for still-running lines every `period`. The timer stops when this is finished or dropped.
+/// every `period` for still-running lines and to flush what it buffered (so a captured line
+/// reaches the log at most `period` after the reporter got it). The timer stops when this is
+/// finished or dropped.
 #[derive(Debug)]
 pub struct Plain {
     reporter: Arc<Mutex<PlainReporter>>,

@@ -3,38 +3,7 @@ use std::fmt::Write as _;
 use super::*;
 
 /// `cargo build` of a crate with warnings around a type error (rustc 1.95, as printed).
-const BUILD: &str = "   Compiling dep v0.1.0 (/tmp/exc/dep)
-warning: function `unused_one` is never used
- --> /tmp/exc/dep/src/lib.rs:1:4
-  |
-1 | fn unused_one() {}
-  |    ^^^^^^^^^^
-  |
-  = note: `#[warn(dead_code)]` (part of `#[warn(unused)]`) on by default
-
-warning: `dep` (lib) generated 1 warning
-   Compiling a v0.1.0 (/tmp/exc/a)
-error[E0308]: mismatched types
- --> src/main.rs:2:18
-  |
-2 |     let x: u32 = \"hello\";
-  |            ---   ^^^^^^^ expected `u32`, found `&str`
-  |            |
-  |            expected due to this
-
-warning: unreachable expression
- --> src/main.rs:5:28
-  |
-5 | fn u1() -> u32 { return 1; 2 }
-  |                  --------  ^ unreachable expression
-  |                  |
-  |                  any code following this expression is unreachable
-  |
-  = note: `#[warn(unreachable_code)]` (part of `#[warn(unused)]`) on by default
-
-For more information about this error, try `rustc --explain E0308`.
-warning: `a` (bin \"a\") generated 1 warning
-error: could not compile `a` (bin \"a\") due to 1 previous error; 1 warning emitted";
+const BUILD: &str = include_str!("../../../tests/fixtures/rustc-build-e0308.txt");
 
 /// `cargo test` with one failing test (rustc 1.95, `RUST_BACKTRACE` unset).
 const TEST: &str = "    Finished `test` profile [unoptimized + debuginfo] target(s) in 0.42s
