@@ -98,7 +98,7 @@ impl Display {
                 // Captured lines reach the log within 50 ms of the reporter.
                 let plain = Plain::start(reporter, Duration::from_millis(50))
                     .map_err(|e| Error::system("starting the plain output's timer thread", e))?;
-                options.background.push(Consumer::actions(plain.subscriber()));
+                options.background.push(plain.consumer());
                 Ok((say, Some(plain)))
             }
             #[cfg(feature = "progress")]
