@@ -148,7 +148,10 @@ fn subscribers_observe_every_action_in_order() {
         subscribers: vec![Box::new(move |action: &Action, _state: &milo::PipelineState| {
             let label = match action {
                 Action::PhaseStart { name, .. } => format!("start {name}"),
-                Action::PhaseLog { name, line, .. } => format!("log {name} {line}"),
+                Action::PhaseLogs { name, lines, .. } => {
+                    let lines: Vec<&str> = lines.iter().collect();
+                    format!("log {name} {}", lines.join(","))
+                }
                 Action::PhaseComplete { name, .. } => format!("done {name}"),
                 Action::PipelineComplete { .. } => "pipeline done".to_owned(),
                 _ => return,

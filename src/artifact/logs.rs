@@ -91,24 +91,25 @@ impl LogBuffers {
     pub(super) fn on_action(&mut self, action: &Action, jobs: &Jobs) {
         match action {
             Action::PhaseLog { name, line, t, .. } => {
+                self.append(name, &[line.as_bytes(), b"\n"], jobs);
+                self.send_every(*t, jobs);
+            }
+            Action::PhaseLogs { name, lines, t, .. } => {
                 let i = self.slot(name);
-                let p = &mut self.pending[i];
-                if !p.skip {
-                    if let Some(header) = p.header.take() {
-                        p.bytes.extend_from_slice(header.as_bytes());
-                    }
-                    p.bytes.extend_from_slice(line.as_bytes());
-                    p.bytes.push(b'\n');
-                    if p.bytes.len() >= CHUNK || !std::mem::replace(&mut p.printed, true) {
-                        self.send(i, jobs);
-                    }
+                if lines.text().len() >= CHUNK && !self.pending[i].skip {
+                    // A big read goes out as it is, after what was buffered before it: the
+                    // batch is shared, not copied.
+                    self.append(name, &[], jobs);
+                    self.send(i, jobs);
+                    self.pending[i].printed = true;
+                    let (files, name, lines) =
+                        (Arc::clone(&self.files), Arc::clone(name), Arc::clone(lines));
+                    jobs.run(move || lock(&files).write(i, &name, lines.text().as_bytes()));
+                } else {
+                    // The batch's text is its lines, each ended by `\n`.
+                    self.append(name, &[lines.text().as_bytes()], jobs);
                 }
-                // The action's own time: reading a clock per line would cost more than
-                // copying the line.
-                if *t - self.flushed >= FLUSH_EVERY.as_secs_f64() {
-                    self.send_all(jobs);
-                    self.flushed = *t;
-                }
+                self.send_every(*t, jobs);
             }
             Action::PhaseStart { name, attempt, t } => {
                 let i = self.slot(name);
@@ -134,6 +135,36 @@ impl LogBuffers {
             | Action::PipelineComplete { .. }
             | Action::PipelineFailed { .. }
             | Action::PipelineCancelled { .. } => self.send_all(jobs),
+        }
+    }
+
+    /// Buffers `parts` (whole lines with their `\n`, after the attempt's header if it is
+    /// still to write) for phase `name`'s log, sending the buffer out when it is full or
+    /// holds the phase's first line.
+    fn append(&mut self, name: &Arc<str>, parts: &[&[u8]], jobs: &Jobs) {
+        let i = self.slot(name);
+        let p = &mut self.pending[i];
+        if p.skip {
+            return;
+        }
+        if let Some(header) = p.header.take() {
+            p.bytes.extend_from_slice(header.as_bytes());
+        }
+        for part in parts {
+            p.bytes.extend_from_slice(part);
+        }
+        if p.bytes.len() >= CHUNK || (!parts.is_empty() && !std::mem::replace(&mut p.printed, true))
+        {
+            self.send(i, jobs);
+        }
+    }
+
+    /// Sends every buffer at most every [`FLUSH_EVERY`] of the run's time. The action's own
+    /// time: reading a clock per line would cost more than copying the line.
+    fn send_every(&mut self, t: f64, jobs: &Jobs) {
+        if t - self.flushed >= FLUSH_EVERY.as_secs_f64() {
+            self.send_all(jobs);
+            self.flushed = t;
         }
     }
 

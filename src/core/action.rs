@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use crate::lines::LineBatch;
+
 /// Which output stream a captured line came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -56,6 +58,20 @@ pub enum Action {
         stream: Stream,
         /// Seconds since the pipeline started.
         t: f64,
+    },
+    /// The lines one read of a pipe delivered, in order, at one time: folds exactly as the
+    /// same lines sent one [`PhaseLog`](Self::PhaseLog) at a time would (each in the ring,
+    /// every one counted), but costs one action, and keeps only the last lines that the ring
+    /// can hold.
+    PhaseLogs {
+        /// The phase.
+        name: Arc<str>,
+        /// Where they were written.
+        stream: Stream,
+        /// Seconds since the pipeline started.
+        t: f64,
+        /// The lines, without their terminators.
+        lines: Arc<LineBatch>,
     },
     /// Attempt `attempt` failed and another will follow after `delay` seconds.
     PhaseRetry {
@@ -134,6 +150,7 @@ impl Action {
             Self::PipelineStart { t, .. }
             | Self::PhaseStart { t, .. }
             | Self::PhaseLog { t, .. }
+            | Self::PhaseLogs { t, .. }
             | Self::PhaseRetry { t, .. }
             | Self::PhaseComplete { t, .. }
             | Self::PhaseSkipped { t, .. }
@@ -150,6 +167,7 @@ impl Action {
         match self {
             Self::PhaseStart { name, .. }
             | Self::PhaseLog { name, .. }
+            | Self::PhaseLogs { name, .. }
             | Self::PhaseRetry { name, .. }
             | Self::PhaseComplete { name, .. }
             | Self::PhaseSkipped { name, .. }
@@ -162,8 +180,8 @@ impl Action {
         }
     }
 
-    /// Whether this action changes a status (everything but a log line).
+    /// Whether this action changes a status (everything but log lines).
     pub fn is_status_change(&self) -> bool {
-        !matches!(self, Self::PhaseLog { .. })
+        !matches!(self, Self::PhaseLog { .. } | Self::PhaseLogs { .. })
     }
 }

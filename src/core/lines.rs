@@ -63,7 +63,22 @@ impl LineSplitter {
     /// Feeds `data`, appending each complete line to `batch`: what [`push`](Self::push) with
     /// `|l| batch.push(l)` does, but the complete lines of a chunk without `\r` that is valid
     /// UTF-8 (most output) are copied at once, not line by line.
-    pub fn push_into(&mut self, data: &[u8], batch: &mut LineBatch) {
+    pub fn push_into(&mut self, mut data: &[u8], batch: &mut LineBatch) {
+        if !self.buf.is_empty() || self.after_cr {
+            // The line a previous chunk left open (or its `\r\n` cut in two) ends the
+            // careful way; the chunk's other lines may then go at once.
+            let Some(pos) = memchr::memchr2(b'\n', b'\r', data) else {
+                self.push(data, |l| batch.push(l));
+                return;
+            };
+            let end = if data[pos] == b'\r' && data.get(pos + 1) == Some(&b'\n') {
+                pos + 2
+            } else {
+                pos + 1
+            };
+            self.push(&data[..end], |l| batch.push(l));
+            data = &data[end..];
+        }
         if self.buf.is_empty() && !self.after_cr {
             let head = memchr::memrchr(b'\n', data).map_or(&data[..0], |last| &data[..=last]);
             // Shorter than MAX_LINE: no line in it needs splitting.
@@ -151,14 +166,52 @@ impl LineBatch {
 
     /// The lines, in order.
     pub fn iter(&self) -> impl Iterator<Item = &str> {
-        let mut start = 0;
-        // memchr over the bytes: `str::split` with a char pattern compares per match.
-        memchr::memchr_iter(b'\n', self.text.as_bytes()).map(move |end| {
-            let line = self.text.get(start..end).unwrap_or_default();
-            start = end + 1;
-            line
-        })
+        lines_of(&self.text)
     }
+
+    /// The lines as one text, each followed by `\n` (what a log file holds of them).
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The last `n` lines (all of them when there are fewer), in order; found from the end,
+    /// so a ring keeping a phase's last lines never walks a long batch.
+    ///
+    /// ```
+    /// let mut batch = milo::lines::LineBatch::default();
+    /// for line in ["a", "b", "c"] {
+    ///     batch.push(line.as_bytes());
+    /// }
+    /// assert_eq!(batch.tail(2).collect::<Vec<_>>(), ["b", "c"]);
+    /// assert_eq!(batch.tail(9).count(), 3);
+    /// assert_eq!(batch.last(), Some("c"));
+    /// ```
+    pub fn tail(&self, n: usize) -> impl Iterator<Item = &str> {
+        let start = if n >= self.count {
+            0
+        } else {
+            // The text ends with the last line's `\n`: the n-th one before it ends the line
+            // before the tail.
+            memchr::memrchr_iter(b'\n', self.text.as_bytes()).nth(n).map_or(0, |end| end + 1)
+        };
+        lines_of(self.text.get(start..).unwrap_or_default())
+    }
+
+    /// The last line.
+    pub fn last(&self) -> Option<&str> {
+        self.tail(1).next()
+    }
+}
+
+/// The lines of `text`, each ended by `\n`.
+fn lines_of(text: &str) -> impl Iterator<Item = &str> {
+    let mut start = 0;
+    // memchr over the bytes: `str::split` with a char pattern compares per match.
+    memchr::memchr_iter(b'\n', text.as_bytes()).map(move |end| {
+        let line = text.get(start..end).unwrap_or_default();
+        start = end + 1;
+        line
+    })
 }
 
 /// Lossy UTF-8: invalid sequences become U+FFFD, never dropped.

@@ -16,6 +16,8 @@ pub mod failure;
 pub mod format;
 pub mod graph;
 pub mod lines;
+#[cfg(test)]
+mod log_batch_tests;
 pub mod merge;
 pub mod outputs;
 pub mod paths;

@@ -27,6 +27,10 @@ pub fn reduce(mut state: PipelineState, action: &Action) -> PipelineState {
 
 /// [`reduce`] in place: what the store calls, so no state is moved per action.
 pub(crate) fn apply(state: &mut PipelineState, action: &Action) {
+    if matches!(action, Action::PhaseLogs { lines, .. } if lines.is_empty()) {
+        // No line, no change: as many `PhaseLog`s, none.
+        return;
+    }
     let t = action.t();
     if t > state.elapsed {
         state.elapsed = t;
@@ -42,6 +46,11 @@ pub(crate) fn apply(state: &mut PipelineState, action: &Action) {
         Action::PhaseLog { name, line, stream, t } => {
             if let Some(phase) = state.phase_mut(name) {
                 phase.logs.push(LogLine { line: line.clone(), stream: *stream, t: *t });
+            }
+        }
+        Action::PhaseLogs { name, stream, t, lines } => {
+            if let Some(phase) = state.phase_mut(name) {
+                phase.logs.push_batch(lines, *stream, *t);
             }
         }
         Action::PhaseStart { name, attempt, t } => {

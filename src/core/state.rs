@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::action::Stream;
 use crate::affected::Affected;
+use crate::lines::LineBatch;
 use crate::phase::Instance;
 use crate::pipeline::Pipeline;
 
@@ -140,6 +141,21 @@ impl LogRing {
             self.lines.pop_front();
         }
         self.lines.push_back(line);
+    }
+
+    /// Appends every line of `batch`, as many [`push`](Self::push)es would: all are
+    /// counted, and only the last ones the ring can hold are made into lines.
+    pub fn push_batch(&mut self, batch: &LineBatch, stream: Stream, t: f64) {
+        self.total += batch.len() as u64;
+        if self.cap == 0 {
+            return;
+        }
+        for line in batch.tail(self.cap) {
+            if self.lines.len() == self.cap {
+                self.lines.pop_front();
+            }
+            self.lines.push_back(LogLine { line: Arc::from(line), stream, t });
+        }
     }
 
     /// The retained lines, oldest first.

@@ -182,19 +182,24 @@ pub fn reduce_view(mut view: ViewState, action: &ViewAction) -> ViewState {
 }
 
 fn reduce_pipeline(mut view: ViewState, action: &Action) -> ViewState {
-    let selected_log = match action {
-        Action::PhaseLog { name, .. } => view.selected_phase().filter(|p| p.name == *name),
-        _ => None,
+    let (name, added) = match action {
+        Action::PhaseLog { name, .. } => (Some(name), 1),
+        Action::PhaseLogs { name, lines, .. } => (Some(name), lines.len()),
+        _ => (None, 0),
     };
-    // A full ring drops its oldest line on push: the lines in view move up by one.
-    let shifts = selected_log.is_some_and(|p| p.logs.cap() > 0 && p.logs.len() == p.logs.cap());
-    let own_line = selected_log.is_some();
+    let selected_log = name.and_then(|name| view.selected_phase().filter(|p| p.name == *name));
+    // A full ring drops its oldest line for each one pushed: the lines in view move up by as
+    // many as it drops.
+    let dropped = selected_log
+        .filter(|p| p.logs.cap() > 0)
+        .map_or(0, |p| (p.logs.len() + added).saturating_sub(p.logs.cap()));
+    let own_line = selected_log.is_some() && added > 0;
     view.pipeline = reduce(view.pipeline, action);
     if own_line {
         if view.auto_follow {
             view.log_scroll = view.max_scroll();
-        } else if shifts {
-            view.log_scroll = view.log_scroll.saturating_sub(1);
+        } else {
+            view.log_scroll = view.log_scroll.saturating_sub(dropped);
         }
     }
     view

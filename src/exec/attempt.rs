@@ -114,12 +114,14 @@ pub(super) struct Pipe {
     pub(super) splitter: LineSplitter,
     /// Which stream it carries.
     pub(super) stream: Stream,
+    /// Whether it was widened, after a read that filled the buffer.
+    pub(super) wide: bool,
 }
 
 impl Pipe {
     /// A fresh pipe of `stream`.
     pub(super) fn new(reader: PipeReader, stream: Stream) -> Self {
-        Self { reader, splitter: LineSplitter::new(), stream }
+        Self { reader, splitter: LineSplitter::new(), stream, wide: false }
     }
 }
 

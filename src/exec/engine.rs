@@ -265,7 +265,7 @@ impl<'a> Engine<'a> {
         match event {
             Event::Lines { id, stream, lines } => {
                 if let Some(attempt) = self.live.get(&id) {
-                    self.dispatch_lines(attempt.idx, stream, &lines);
+                    self.dispatch_lines(attempt.idx, stream, lines);
                 }
             }
             Event::Drained { id } => self.advance(id, |a| a.closed(None)),
@@ -294,22 +294,19 @@ impl<'a> Engine<'a> {
         let (lines, closed) = poll::read(pipe, &mut self.buf);
         let stream = pipe.stream;
         if !lines.is_empty() {
-            self.dispatch_lines(idx, stream, &lines);
+            self.dispatch_lines(idx, stream, lines);
         }
         if closed {
             self.advance(id, |a| a.pipe_closed(k));
         }
     }
 
-    fn dispatch_lines(&mut self, idx: usize, stream: Stream, lines: &LineBatch) {
-        let name = &self.run.names[idx];
+    /// The lines of one read as one action: its subscribers (the log file, the ring, the
+    /// echo) take them whole.
+    fn dispatch_lines(&mut self, idx: usize, stream: Stream, lines: LineBatch) {
+        let name = Arc::clone(&self.run.names[idx]);
         let t = self.clock.now();
-        self.run.store.dispatch_all(lines.iter().map(|line| Action::PhaseLog {
-            name: Arc::clone(name),
-            line: Arc::from(line),
-            stream,
-            t,
-        }));
+        self.dispatch(Action::PhaseLogs { name, stream, t, lines: Arc::new(lines) });
     }
 
     /// Asks the direct child of attempt `id`, whose exit descriptor is readable, for its exit.

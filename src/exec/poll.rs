@@ -119,9 +119,14 @@ impl std::fmt::Debug for Poller {
     }
 }
 
+/// How much a pipe holds, and one read takes, once a phase has filled a read: a phase that
+/// prints a lot is read in fewer, larger pieces (fewer wake-ups of the executor, of the
+/// subscriber thread and of the phase itself, blocked on a full pipe less often).
+const WIDE: usize = 1 << 20;
+
 /// Reads what `pipe` has into `buf`: its complete lines, and whether it reached its end (then
-/// the last partial line is among them).
-pub(super) fn read(pipe: &mut Pipe, buf: &mut [u8]) -> (LineBatch, bool) {
+/// the last partial line is among them). A read that fills `buf` widens the pipe and `buf`.
+pub(super) fn read(pipe: &mut Pipe, buf: &mut Vec<u8>) -> (LineBatch, bool) {
     let n = loop {
         match pipe.reader.read(buf) {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -134,5 +139,21 @@ pub(super) fn read(pipe: &mut Pipe, buf: &mut [u8]) -> (LineBatch, bool) {
     } else {
         pipe.splitter.push_into(&buf[..n], &mut lines);
     }
+    if n == buf.len() && !pipe.wide {
+        pipe.wide = true;
+        widen(&pipe.reader);
+        if buf.len() < WIDE {
+            buf.resize(WIDE, 0);
+        }
+    }
     (lines, n == 0)
 }
+
+/// Asks for a [`WIDE`] pipe (best effort: the system's limit may be lower).
+#[cfg(target_os = "linux")]
+fn widen(pipe: &std::io::PipeReader) {
+    let _ = rustix::pipe::fcntl_setpipe_size(pipe, WIDE);
+}
+
+#[cfg(not(target_os = "linux"))]
+fn widen(_pipe: &std::io::PipeReader) {}

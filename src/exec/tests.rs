@@ -225,7 +225,7 @@ fn cancel_token_cancels_running_phases() {
     let token = options.cancel.clone();
     // Cancel once the phase's process is up and running: it printed its first line.
     options.subscribers.push(Box::new(move |a, _| {
-        if matches!(a, crate::Action::PhaseLog { line, .. } if &**line == "up") {
+        if matches!(a, crate::Action::PhaseLogs { lines, .. } if lines.iter().any(|l| l == "up")) {
             token.cancel();
         }
     }));
@@ -276,18 +276,23 @@ fn timeline_and_full_log_are_written() {
 }
 
 #[test]
-fn subscribers_see_every_line() {
-    let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let c = Arc::clone(&count);
-    let p = Pipeline::new("ci").phase(Phase::cmd("many", "seq 1 1000")).build().expect("valid");
+fn subscribers_see_every_line_in_order_as_batches() {
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = Arc::clone(&seen);
+    let p = Pipeline::new("ci").phase(Phase::cmd("many", "seq 1 100000")).build().expect("valid");
     let mut options = quick();
     options.subscribers.push(Box::new(move |a, _| {
-        if matches!(a, crate::Action::PhaseLog { .. }) {
-            c.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if let crate::Action::PhaseLogs { lines, .. } = a {
+            sink.lock().expect("lock").push(Arc::clone(lines));
         }
     }));
-    run(&p, options).expect("run");
-    assert_eq!(count.load(std::sync::atomic::Ordering::Relaxed), 1000);
+    let s = run(&p, options).expect("run").state;
+    let batches = seen.lock().expect("lock");
+    let lines: Vec<&str> = batches.iter().flat_map(|b| b.iter()).collect();
+    let expected: Vec<String> = (1..=100_000).map(|n| n.to_string()).collect();
+    assert_eq!(lines, expected, "every line, in order");
+    assert!(batches.len() > 1 && batches.len() < 100_000, "{} batches", batches.len());
+    assert_eq!(s.phase("many").expect("many").logs.total(), 100_000);
 }
 
 /// A spawner that starts nothing: reports lines and an exit through the sink, as a remote

@@ -71,14 +71,22 @@ impl Bars {
         move |line| multi.suspend(|| eprintln!("{line}"))
     }
 
+    /// Shows `line` as phase `name`'s latest, unless one was shown less than
+    /// [`LINE_EVERY`] before `t`.
+    fn show_line(&mut self, name: &str, line: &str, t: f64) {
+        if let Some(p) = self.phases.get_mut(name).filter(|p| t - p.shown_at >= LINE_EVERY) {
+            p.shown_at = t;
+            p.bar.set_message(line.to_owned());
+        }
+    }
+
     /// Handles one action.
     pub fn on_action(&mut self, action: &Action, state: &PipelineState) {
         match action {
-            Action::PhaseLog { name, line, t, .. } => {
-                if let Some(p) = self.phases.get_mut(name).filter(|p| *t - p.shown_at >= LINE_EVERY)
-                {
-                    p.shown_at = *t;
-                    p.bar.set_message(line.to_string());
+            Action::PhaseLog { name, line, t, .. } => self.show_line(name, line, *t),
+            Action::PhaseLogs { name, lines, t, .. } => {
+                if let Some(line) = lines.last() {
+                    self.show_line(name, line, *t);
                 }
             }
             Action::PhaseStart { name, attempt, .. } => {

@@ -104,14 +104,18 @@ impl Printer {
                 }
             }
             Action::PhaseLog { name, line, stream, t } => {
-                if !self.last.as_ref().is_some_and(|last| Arc::ptr_eq(last, name)) {
-                    if let Some(facts) = self.facts(name) {
-                        facts.printed = true;
-                    }
-                    self.last = Some(Arc::clone(name));
-                }
+                self.printed(name);
                 if self.mode.is_live() {
                     self.prefixer.push(&mut self.buf, name, *stream, line);
+                    self.ticks.shown(name, *t);
+                }
+            }
+            Action::PhaseLogs { name, stream, t, lines } => {
+                self.printed(name);
+                if self.mode.is_live() && !lines.is_empty() {
+                    for line in lines.iter() {
+                        self.prefixer.push(&mut self.buf, name, *stream, line);
+                    }
                     self.ticks.shown(name, *t);
                 }
             }
@@ -188,6 +192,16 @@ impl Printer {
             self.buf.push('\n');
         }
         sink.text(&self.buf);
+    }
+
+    /// Phase `name` printed a line (lines come in runs of one phase).
+    fn printed(&mut self, name: &Arc<str>) {
+        if !self.last.as_ref().is_some_and(|last| Arc::ptr_eq(last, name)) {
+            if let Some(facts) = self.facts(name) {
+                facts.printed = true;
+            }
+            self.last = Some(Arc::clone(name));
+        }
     }
 
     /// A phase ended: its result line, as the title of its block when the mode shows one.

@@ -225,3 +225,62 @@ fn a_phase_of_another_pipeline_is_printed_without_facts() {
     printer.on_action(&complete("ghost", 1.0), &mut sink);
     assert_eq!(sink.0, "▶ ghost\n✓ ghost 0.00s\n");
 }
+
+/// [`actions`] with each phase's consecutive lines of one stream and time as one `PhaseLogs`.
+fn batched() -> Vec<Action> {
+    let mut out: Vec<Action> = Vec::new();
+    for action in actions() {
+        let Action::PhaseLog { name, line, stream, t } = &action else {
+            out.push(action);
+            continue;
+        };
+        let mut lines = crate::lines::LineBatch::default();
+        lines.push(line.as_bytes());
+        out.push(Action::PhaseLogs {
+            name: Arc::clone(name),
+            stream: *stream,
+            t: *t,
+            lines: Arc::new(lines),
+        });
+    }
+    out
+}
+
+#[test]
+fn a_batch_of_lines_prints_as_its_lines_one_by_one() {
+    let (build, fmt): (Arc<str>, Arc<str>) = ("build".into(), "fmt".into());
+    let lines = ["a", "", "b │ c"];
+    for mode in [OutputMode::Prefixed, OutputMode::Grouped, OutputMode::Errors] {
+        for flavour in [Flavour::None, Flavour::Github, Flavour::Gitlab] {
+            let print = |actions: Vec<Action>| {
+                let mut printer =
+                    Printer::new(&pipeline(), mode, Framing::new(flavour.clone(), "T0K"), 60.0);
+                let mut sink = Recorder::default();
+                for action in actions {
+                    printer.on_action(&action, &mut sink);
+                }
+                sink.0
+            };
+            assert_eq!(print(batched()), print(actions()), "{mode:?} {flavour:?}");
+            let mut batch = crate::lines::LineBatch::default();
+            for line in lines {
+                batch.push(line.as_bytes());
+            }
+            let one = Action::PhaseLogs {
+                name: Arc::clone(&build),
+                stream: Stream::Stderr,
+                t: 0.4,
+                lines: Arc::new(batch),
+            };
+            let singles = lines.iter().map(|l| log(&build, l, Stream::Stderr, 0.4));
+            let around = |middle: Vec<Action>| {
+                let mut all = vec![start("build", 1, 0.0), start("fmt", 1, 0.0)];
+                all.push(log(&fmt, "x", Stream::Stdout, 0.1));
+                all.extend(middle);
+                all.push(failed("build", 1.0));
+                all
+            };
+            assert_eq!(print(around(vec![one])), print(around(singles.collect())), "{mode:?}");
+        }
+    }
+}
