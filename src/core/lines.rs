@@ -81,12 +81,10 @@ impl LineSplitter {
         }
         if self.buf.is_empty() && !self.after_cr {
             let head = memchr::memrchr(b'\n', data).map_or(&data[..0], |last| &data[..=last]);
-            // Shorter than MAX_LINE: no line in it needs splitting.
-            if head.len() <= MAX_LINE
-                && memchr::memchr(b'\r', head).is_none()
+            if memchr::memchr(b'\r', head).is_none()
                 && let Ok(text) = std::str::from_utf8(head)
+                && batch.push_lines(text)
             {
-                batch.push_lines(text);
                 self.push(&data[head.len()..], |l| batch.push(l));
                 return;
             }
@@ -147,11 +145,22 @@ impl LineBatch {
         self.count += 1;
     }
 
-    /// Appends `text`: whole lines, each ended by `\n` (no `\r`, none longer than
-    /// [`MAX_LINE`]).
-    fn push_lines(&mut self, text: &str) {
+    /// Appends `text`, whole lines each ended by `\n` (no `\r`), unless one of them is longer
+    /// than [`MAX_LINE`] (then it returns `false` and appends nothing: it must be split).
+    fn push_lines(&mut self, text: &str) -> bool {
+        let bytes = text.as_bytes();
+        let (mut count, mut from) = (0, 0);
+        // Window by window (vectorised searches, not a step per line): the last `\n` within
+        // MAX_LINE + 1 bytes of a line's start ends every line up to it, none too long.
+        while from < bytes.len() {
+            let window = &bytes[from..bytes.len().min(from + MAX_LINE + 1)];
+            let Some(last) = memchr::memrchr(b'\n', window) else { return false };
+            count += memchr::memchr_iter(b'\n', &window[..=last]).count();
+            from += last + 1;
+        }
         self.text.push_str(text);
-        self.count += memchr::memchr_iter(b'\n', text.as_bytes()).count();
+        self.count += count;
+        true
     }
 
     /// How many lines.
@@ -333,6 +342,24 @@ mod tests {
         s.push_into(b"ial\r\nc\xff\n", &mut batch);
         assert_eq!(batch.iter().collect::<Vec<_>>(), ["a", "", "b", "partial", "c\u{fffd}"]);
         assert_eq!(batch.len(), 5);
+    }
+
+    #[test]
+    fn push_into_splits_a_long_line_in_a_large_clean_chunk_as_push_does() {
+        let long = "x".repeat(MAX_LINE + 10);
+        let exact = "y".repeat(MAX_LINE);
+        let data = format!("a\n{long}\n{exact}\nb\n");
+        let mut expected = LineBatch::default();
+        for line in split_chunks(&[data.as_bytes()]) {
+            expected.push(&line);
+        }
+        assert_eq!(batch_chunks(data.as_bytes(), Vec::new()), expected);
+        let lens: Vec<usize> = expected.iter().map(str::len).collect();
+        assert_eq!(lens, [1, MAX_LINE, 10, MAX_LINE, 1]);
+        let clean = format!("a\n{exact}\nb\n");
+        let lens: Vec<usize> =
+            batch_chunks(clean.as_bytes(), Vec::new()).iter().map(str::len).collect();
+        assert_eq!(lens, [1, MAX_LINE, 1], "a line of exactly MAX_LINE stays whole");
     }
 
     proptest! {
