@@ -254,7 +254,7 @@ fn a_batch_of_lines_prints_as_its_lines_one_by_one() {
         for flavour in [Flavour::None, Flavour::Github, Flavour::Gitlab] {
             let print = |actions: Vec<Action>| {
                 let mut printer =
-                    Printer::new(&pipeline(), mode, Framing::new(flavour.clone(), "T0K"), 60.0);
+                    Printer::new(&pipeline(), mode, Framing::new(flavour, "T0K"), 60.0);
                 let mut sink = Recorder::default();
                 for action in actions {
                     printer.on_action(&action, &mut sink);
