@@ -4,7 +4,7 @@
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
-use std::path::{Component, Path};
+use std::path::Path;
 
 use crate::excerpt::{Excerpt, ExcerptBuilder, Limits};
 use crate::state::PhaseState;
@@ -84,7 +84,7 @@ pub fn for_timeline(timeline: &crate::timeline::Timeline, dir: &Path) -> crate::
         .filter(|p| crate::reports::has_failure(p))
         .filter_map(|p| {
             let file = Path::new(p.log_file.as_deref()?);
-            if !file.components().all(|c| matches!(c, Component::Normal(_))) {
+            if !file.components().all(|c| matches!(c, std::path::Component::Normal(_))) {
                 return None;
             }
             let excerpt = from_log(&dir.join(file), &p.name, Limits::default())?;

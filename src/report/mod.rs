@@ -12,7 +12,7 @@ use std::path::Path;
 
 use crate::excerpt::Excerpt;
 use crate::format::duration;
-use crate::state::{PhaseState, PhaseStatus, PipelineState};
+use crate::state::{PhaseState, PipelineState};
 
 /// A random token of 32 hex digits: GitHub's stop-commands fence and output delimiters must
 /// not be guessable by what a phase prints.
@@ -70,7 +70,7 @@ pub fn failure_blocks(
     log_dir: Option<&Path>,
 ) -> String {
     let mut out = String::new();
-    for p in state.phases.iter().filter(|p| p.status == PhaseStatus::Failed) {
+    for p in state.phases.iter().filter(|p| p.status == crate::state::PhaseStatus::Failed) {
         if let Some(excerpt) = excerpts.get(&*p.name) {
             out.push_str(&failure_block(p, excerpt, log_dir));
         }

@@ -286,6 +286,7 @@ pub fn merge_commands() -> Vec<String> {
 }
 
 /// The comment at the top of the file.
+#[cfg(feature = "export")]
 fn header(pipeline: &Pipeline, context: &ExportContext) -> String {
     format!(
         "# Pipeline `{}` of Milo.toml as CI jobs, one per phase: each runs\n\
