@@ -48,6 +48,8 @@ use self::project::{Project, Source};
 use self::runner::Runner;
 use self::server::Shared;
 use crate::error::Error;
+use crate::exec::CancelToken;
+use crate::exec::signals::cancel_on_signals;
 use crate::load::LoadOptions;
 use crate::pipeline::Pipeline;
 
@@ -87,6 +89,13 @@ impl McpServer {
             .map_err(|e| Error::system("starting the MCP server's runtime", e))?;
         let shared = Arc::clone(&self.shared);
         let signals = self.signals;
+        // The verdict on signals: tokio's handlers below only wake the session, and a session
+        // that ends on closed stdin in the same turn as a SIGTERM may be picked first.
+        let stop = CancelToken::new();
+        let _routed = signals
+            .then(|| cancel_on_signals(stop.clone()))
+            .transpose()
+            .map_err(|e| Error::system("routing SIGINT and SIGTERM to the MCP server", e))?;
         let outcome = runtime.block_on(async move {
             let (read, write) = rmcp::transport::io::stdio_pipes();
             let serving = rmcp::ServiceExt::serve(self, LineTransport::new(read, write));
@@ -107,27 +116,23 @@ impl McpServer {
         // Whatever ended the session, the server's run ends with it, phases and all.
         shared.runner.shutdown();
         runtime.shutdown_background();
-        outcome
+        if stop.is_cancelled() { Err(Error::Interrupted) } else { outcome }
     }
 }
 
 /// Resolves on the first SIGINT or SIGTERM when `enabled`, never otherwise.
 async fn interrupted(enabled: bool) {
-    #[cfg(unix)]
-    if enabled {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let (Ok(mut int), Ok(mut term)) =
+    use tokio::signal::unix::{SignalKind, signal};
+    if enabled
+        && let (Ok(mut int), Ok(mut term)) =
             (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
-        {
-            tokio::select! {
-                _ = int.recv() => {}
-                _ = term.recv() => {}
-            }
-            return;
+    {
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
         }
+        return;
     }
-    #[cfg(not(unix))]
-    let _ = enabled;
     std::future::pending::<()>().await;
 }
 

@@ -94,10 +94,7 @@ fn fingerprint(state: &PipelineState) -> u64 {
 
 fn file(path: &Path) -> Look {
     let Ok(meta) = std::fs::metadata(path) else { return Look::Nothing };
-    #[cfg(unix)]
     let inode = std::os::unix::fs::MetadataExt::ino(&meta);
-    #[cfg(not(unix))]
-    let inode = 0;
     Look::File { inode, len: meta.len(), modified: meta.modified().ok() }
 }
 
