@@ -8,8 +8,11 @@
 //! }
 //! ```
 //!
-//! [`run`] prints `cargo:rerun-if-changed=` for the file, draws no bars, writes the
-//! timeline and every phase's full log under `$OUT_DIR/milo/`, and on failure prints each
+//! [`run`] prints `cargo:rerun-if-changed=` for the file and for every phase's `inputs` (each
+//! glob's folder, or the files a glob in the package's own folder matches) and
+//! `cargo:rerun-if-env-changed=` for its `env_inputs`, draws no bars, writes the timeline,
+//! every phase's full log and the fingerprints under `$OUT_DIR/milo/` (so a phase whose inputs
+//! did not change is not run again when cargo reruns the script), and on failure prints each
 //! failed phase's error and output tail, then a summary, as `cargo:warning=` lines. A log or
 //! timeline that could not be written is a `cargo:warning=` too; the build's outcome is the
 //! pipeline's. The
@@ -83,11 +86,14 @@ pub fn run(path: impl AsRef<Path>) -> Result<PipelineState, BuildError> {
 /// Runs a pipeline built in code the same way [`run`] runs a file.
 pub fn run_pipeline(pipeline: &Pipeline) -> Result<PipelineState, BuildError> {
     let timeline = out_dir()?.join("milo").join("timeline.json");
-    let notify = Arc::new(|notice: &Notice<'_>| {
+    print!("{}", rerun_lines(pipeline, &timeline));
+    let notify = Arc::new(|notice: &Notice<'_>| match notice {
         // Cargo builds one package's build script at a time: there is no lock to wait for.
-        if let Notice::WriteFailed(failure) = notice {
+        Notice::WriteFailed(failure) => {
             warn_lines(&format!("milo: {failure}; {}", failure.consequence()));
         }
+        Notice::FingerprintsIgnored(problem) => warn_lines(&format!("milo: {problem}")),
+        _ => {}
     });
     let options = RunOptions {
         timeline: Some(timeline.clone()),
@@ -114,6 +120,21 @@ pub fn run_pipeline(pipeline: &Pipeline) -> Result<PipelineState, BuildError> {
     Err(BuildError { message, state: Some(Box::new(state)) })
 }
 
+/// What cargo must watch to rerun the script when a phase's inputs may have changed.
+fn rerun_lines(pipeline: &Pipeline, timeline: &Path) -> String {
+    let observer = crate::observe::Observer::new(pipeline, timeline.parent());
+    let mut out = String::new();
+    for phase in pipeline.phases() {
+        for path in observer.watch_paths(phase) {
+            let _ = writeln!(out, "cargo:rerun-if-changed={}", path.display());
+        }
+        for name in &phase.env_inputs {
+            let _ = writeln!(out, "cargo:rerun-if-env-changed={name}");
+        }
+    }
+    out
+}
+
 fn out_dir() -> Result<PathBuf, BuildError> {
     std::env::var_os("OUT_DIR").map(PathBuf::from).ok_or_else(|| BuildError {
         message: "milo: OUT_DIR is not set: call milo::build_script from a build script \
@@ -134,18 +155,12 @@ pub fn failure_report(state: &PipelineState, timeline: &Path) -> String {
         let limits = crate::excerpt::Limits { tail: TAIL_LINES, ..Default::default() };
         out.push_str(&crate::report::excerpts::from_ring(p, limits).to_text("  | "));
     }
-    let count = |s: PhaseStatus| state.phases.iter().filter(|p| p.status == s).count();
     let _ = write!(
         out,
-        "pipeline `{}` {}: {} completed, {} failed, {} skipped, {} cancelled, {} not run; \
-         full logs beside {}",
+        "pipeline `{}` {}: {}; full logs beside {}",
         state.name,
         state.status.as_str(),
-        count(PhaseStatus::Completed),
-        count(PhaseStatus::Failed),
-        count(PhaseStatus::Skipped),
-        count(PhaseStatus::Cancelled),
-        count(PhaseStatus::Pending),
+        crate::format::status_counts(state.phases.iter().map(|p| p.status)),
         timeline.display()
     );
     out
@@ -237,6 +252,32 @@ mod tests {
         assert_eq!(
             BuildError::from(e).to_string(),
             warnings.replace("cargo:warning=", "").trim_end()
+        );
+    }
+
+    #[test]
+    fn inputs_and_env_inputs_are_watched() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir_all(dir.path().join("schema")).expect("mkdir");
+        std::fs::write(dir.path().join("gen.sh"), "").expect("write");
+        std::fs::write(dir.path().join("top.proto"), "").expect("write");
+        let pipeline = Pipeline::new("codegen")
+            .phase(Phase::cmd("plain", "true"))
+            .phase(
+                Phase::cmd("gen", "./gen.sh")
+                    .inputs(["schema/**/*.sql", "gen.sh", "*.proto"])
+                    .env_inputs(["PROTOC"]),
+            )
+            .dir(dir.path())
+            .build()
+            .expect("valid");
+        let root = dir.path().display();
+        assert_eq!(
+            rerun_lines(&pipeline, &dir.path().join("out/milo/timeline.json")),
+            format!(
+                "cargo:rerun-if-changed={root}/gen.sh\ncargo:rerun-if-changed={root}/schema\n\
+                 cargo:rerun-if-changed={root}/top.proto\ncargo:rerun-if-env-changed=PROTOC\n"
+            )
         );
     }
 

@@ -26,9 +26,9 @@ mod core;
 #[cfg(feature = "reports")]
 pub use crate::core::reports;
 pub use crate::core::{
-    action, affected, ci, config, context, diagnostic, error, excerpt, export, failure, format,
-    graph, lines, merge, outputs, paths, phase, pipeline, reducer, schedule, state, store, suggest,
-    timeline, view, workspace,
+    action, affected, ci, config, context, diagnostic, error, excerpt, export, failure,
+    fingerprint, format, glob, graph, lines, merge, outputs, paths, phase, pipeline, reducer,
+    schedule, state, store, suggest, timeline, uptodate, view, workspace,
 };
 
 pub use action::{Action, Stream};
@@ -56,6 +56,7 @@ pub mod load;
 #[cfg(feature = "mcp")]
 pub mod mcp;
 pub mod metadata;
+pub mod observe;
 mod pipeline_run;
 pub mod report;
 pub mod subscriber_thread;

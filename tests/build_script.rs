@@ -22,7 +22,9 @@ impl Fixture {
         let dir = tempfile::Builder::new().prefix("milo-buildrs").tempdir().expect("temp dir");
         let root = dir.path().to_path_buf();
         let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/buildrs");
-        for file in ["build.rs", "Milo.toml", "src/main.rs"] {
+        for file in
+            ["build.rs", "Milo.toml", "src/main.rs", "schema/greeting.txt", "schema/README.md"]
+        {
             let to = root.join(file);
             std::fs::create_dir_all(to.parent().expect("parent")).expect("mkdir");
             std::fs::copy(src.join(file), &to).expect("copy fixture file");
@@ -51,6 +53,35 @@ impl Fixture {
             .output()
             .expect("run cargo")
     }
+}
+
+/// Appends `text` to the file at `path` and moves its modification time 5 s ahead, so cargo
+/// sees it changed whatever the file system's time resolution.
+fn edit_later(path: &Path, text: &str) {
+    use std::io::Write as _;
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(5);
+    let mut file = std::fs::File::options().append(true).open(path).expect("open to edit");
+    file.write_all(text.as_bytes()).expect("edit");
+    file.set_modified(later).expect("move the modification time");
+}
+
+/// The build script's timeline among the `OUT_DIR`s a build printed.
+fn timeline_of(output: &Output) -> PathBuf {
+    let out_dirs = out_dirs(output);
+    out_dirs
+        .iter()
+        .map(|d| d.join("milo/timeline.json"))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("no milo/timeline.json under {out_dirs:?}"))
+}
+
+/// The status of phase `name` in the timeline at `path`.
+fn status_of(timeline: &Path, name: &str) -> String {
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(timeline).expect("read")).expect("json");
+    let phases = json["phases"].as_array().expect("phases");
+    let phase = phases.iter().find(|p| p["name"] == name).expect("the phase is in the timeline");
+    phase["status"].as_str().unwrap_or_default().to_owned()
 }
 
 /// Every `OUT_DIR` a `cargo build -vv` printed.
@@ -94,17 +125,14 @@ fn build_script_generates_code_and_reruns_when_milo_toml_changes() {
     assert_eq!(String::from_utf8_lossy(&binary.stdout), "hello from milo\n", "{}", text(&binary));
 
     // Its timeline and logs land in OUT_DIR.
-    let out_dirs = out_dirs(&first);
-    let timeline = out_dirs
-        .iter()
-        .map(|d| d.join("milo/timeline.json"))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| panic!("no milo/timeline.json under {out_dirs:?}"));
+    let timeline = timeline_of(&first);
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&timeline).expect("read")).expect("json");
     assert_eq!(json["status"], "completed");
     assert_eq!(json["phases"][0]["outputs"]["version"], "1.2.3");
-    assert!(timeline.with_file_name("logs").join("generate.log").is_file());
+    // `version` has no inputs: it always runs (`generate` may be up to date from an earlier
+    // test run, as OUT_DIR is the same for every copy of the package).
+    assert!(timeline.with_file_name("logs").join("version.log").is_file());
 
     // Nothing changed: the build script does not run again.
     let second = fixture.build();
@@ -114,13 +142,7 @@ fn build_script_generates_code_and_reruns_when_milo_toml_changes() {
     assert!(!log.contains("build-script-build`"), "nothing changed, yet the script ran:\n{log}");
 
     // Touching Milo.toml reruns it.
-    let milo = fixture.root.join("Milo.toml");
-    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(5);
-    std::fs::File::options()
-        .append(true)
-        .open(&milo)
-        .and_then(|f| f.set_modified(later))
-        .expect("touch Milo.toml");
+    edit_later(&fixture.root.join("Milo.toml"), "");
     let third = fixture.build();
     let log = text(&third);
     assert!(third.status.success(), "{log}");
@@ -129,6 +151,44 @@ fn build_script_generates_code_and_reruns_when_milo_toml_changes() {
         log.contains("build-script-build`"),
         "Milo.toml changed, the script did not run:\n{log}"
     );
+}
+
+#[test]
+fn codegen_is_skipped_when_only_unrelated_files_changed() {
+    let fixture = Fixture::new("uptodate");
+    // OUT_DIR, and the fingerprints in it, are the same for every copy of the package: a
+    // greeting no earlier run saw makes the first build generate.
+    let nanos = std::time::SystemTime::UNIX_EPOCH.elapsed().map_or(0, |d| d.as_nanos());
+    let greeting = format!("hello from run {nanos}");
+    std::fs::write(fixture.root.join("schema/greeting.txt"), format!("{greeting}\n"))
+        .expect("write");
+    let first = fixture.build();
+    assert!(first.status.success(), "{}", text(&first));
+    let timeline = timeline_of(&first);
+    assert_eq!(status_of(&timeline, "generate"), "completed");
+    let generated = timeline.parent().and_then(Path::parent).expect("OUT_DIR").join("generated.rs");
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).expect("mtime");
+    let written = modified(&generated);
+
+    // A file beside the inputs, not among them: cargo reruns the script (it watches the
+    // folder), milo skips the codegen.
+    edit_later(&fixture.root.join("schema/README.md"), "More words.\n");
+    let second = fixture.build();
+    let log = text(&second);
+    assert!(second.status.success(), "{log}");
+    assert!(log.contains("build-script-build`"), "cargo did not rerun the script:\n{log}");
+    assert_eq!(status_of(&timeline, "version"), "completed", "no inputs: it always runs");
+    assert_eq!(status_of(&timeline, "generate"), "up_to_date", "{log}");
+    assert_eq!(modified(&generated), written, "generated.rs was written again");
+
+    // Its input changed: it runs.
+    edit_later(&fixture.root.join("schema/greeting.txt"), "again\n");
+    let third = fixture.build();
+    let log = text(&third);
+    assert!(third.status.success(), "{log}");
+    assert_eq!(status_of(&timeline, "generate"), "completed", "{log}");
+    let code = std::fs::read_to_string(&generated).expect("read generated.rs");
+    assert!(code.contains(&format!("{greeting}\nagain")), "{code}");
 }
 
 #[test]

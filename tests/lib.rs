@@ -32,4 +32,5 @@ mod run_support;
 mod tui_live;
 mod tui_render;
 mod tui_view;
+mod uptodate;
 mod workspace;

@@ -169,8 +169,10 @@ fn report_on_bad_input_says_what_to_do() {
         Test::new().file("new.json", newer).args(["report", "--format", "trace", "new.json"]).run();
     out.code(2);
     assert!(
-        out.stderr
-            .contains("`new.json` has schema_version 9, newer than this cargo-milo reads (1)"),
+        out.stderr.contains(&format!(
+            "`new.json` has schema_version 9, newer than this cargo-milo reads ({})",
+            milo::timeline::SCHEMA_VERSION
+        )),
         "{}",
         out.stderr
     );

@@ -333,3 +333,17 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn an_up_to_date_phase_shows_its_mark_and_why_it_has_no_output() {
+    let up = Action::PhaseUpToDate {
+        name: name("fmt"),
+        result: json!({"exit_code": 0, "outputs": {}}),
+        t: 0.1,
+    };
+    let view = fold(ViewState::new(PipelineState::new(&pipeline())), vec![up], 1.0);
+    let screen = draw(keys(view, &[Key::Enter]), 80, 24);
+    assert!(screen.contains("≡ fmt"), "{screen}");
+    assert!(screen.contains("─ fmt · up_to_date ─"), "{screen}");
+    assert!(screen.contains("up to date: not run (nothing it depends on changed)"), "{screen}");
+}

@@ -111,7 +111,9 @@ fn an_invalid_file_is_located() {
 
 #[test]
 fn a_newer_schema_is_refused() {
-    let newer = recorded_timeline().replacen("\"schema_version\": 1", "\"schema_version\": 9", 1);
+    let current = format!("\"schema_version\": {}", milo::timeline::SCHEMA_VERSION);
+    let newer = recorded_timeline().replacen(&current, "\"schema_version\": 9", 1);
+    assert_ne!(newer, recorded_timeline(), "the version was replaced");
     let out = Test::new().file("t.json", &newer).args(["view", "t.json"]).run();
     out.code(2);
     assert!(out.stderr().contains("schema_version 9, newer than"), "{}", out.stderr());

@@ -24,6 +24,8 @@ pub enum Record {
     },
     /// The timeline document.
     Timeline,
+    /// The fingerprints of the phases that succeeded (`fingerprints.json`).
+    Fingerprints,
 }
 
 /// A file of the run's record that could not be written: the run went on without it.
@@ -50,6 +52,10 @@ impl WriteFailure {
             }
             Record::Timeline => {
                 "the timeline on disk lags behind the run until a later write succeeds; the \
+                 run goes on"
+            }
+            Record::Fingerprints => {
+                "the phases that succeeded are not recorded, so they run again next time; the \
                  run goes on"
             }
         }
@@ -85,7 +91,7 @@ impl WriteFailure {
         let path = self.path.strip_prefix(folder).unwrap_or(&self.path);
         let phase = match &self.record {
             Record::Log { phase } | Record::StaleLog { phase } => Some(phase.clone()),
-            Record::Timeline => None,
+            Record::Timeline | Record::Fingerprints => None,
         };
         TimelineWarning { path: path.display().to_string(), phase, message: self.to_string() }
     }
@@ -99,6 +105,7 @@ impl fmt::Display for WriteFailure {
                 write!(f, "could not remove the previous run's log of phase `{phase}`")?;
             }
             Record::Timeline => f.write_str("could not write the timeline")?,
+            Record::Fingerprints => f.write_str("could not write the fingerprints")?,
         }
         write!(f, " `{}`: {}", self.path.display(), self.source)
     }
@@ -122,6 +129,9 @@ pub enum Notice<'a> {
     /// A file of the record could not be written (the first failure of that file; the run
     /// goes on, and the timeline lists it under `warnings`).
     WriteFailed(&'a WriteFailure),
+    /// The fingerprints file could not be used (it is broken, or of another version): every
+    /// phase with `inputs` runs, and is recorded anew.
+    FingerprintsIgnored(&'a crate::observe::records::Unusable),
 }
 
 /// Receives a run's [`Notice`]s, on whichever thread noticed them.

@@ -131,6 +131,8 @@ impl LogBuffers {
                 let files = Arc::clone(&self.files);
                 jobs.run(move || lock(&files).close(i));
             }
+            // An up-to-date phase prints nothing: it gets no log file.
+            Action::PhaseUpToDate { .. } => {}
             Action::PipelineStart { .. }
             | Action::PipelineComplete { .. }
             | Action::PipelineFailed { .. }

@@ -91,6 +91,12 @@ impl TimelineWriter {
         })
     }
 
+    /// Reports a write failure of another file of the run's record (the fingerprints): the
+    /// first of its file is heard by `notify` and listed under the timeline's `warnings`.
+    pub fn report(&self, failure: WriteFailure) {
+        self.shared.report(failure);
+    }
+
     /// Removes the previous run's logs of the store's phases, writes the initial timeline
     /// (failing, before anything runs, when it cannot), and starts rewriting it (throttled)
     /// on a thread of its own as the state changes.

@@ -67,6 +67,9 @@ pub enum Command {
     Init(InitArgs),
     /// Open the detail view over a recorded timeline.
     View(ViewArgs),
+    /// Say, per phase, whether it would run and why: the first difference since its last
+    /// success, or "up to date".
+    Explain(ExplainArgs),
     /// Print a shell completion script for `cargo-milo` (bash, zsh, fish, elvish, powershell).
     Completions(CompletionsArgs),
     /// Serve the pipeline to agents: a Model Context Protocol server over stdin/stdout.
@@ -91,6 +94,7 @@ impl Command {
             Self::Graph(_) => "graph",
             Self::Init(_) => "init",
             Self::View(_) => "view",
+            Self::Explain(_) => "explain",
             Self::Completions(_) => "completions",
             Self::Mcp(_) => "mcp",
             Self::Report(_) => "report",
@@ -140,6 +144,9 @@ pub struct RunArgs {
     /// HEAD (uncommitted and untracked files included), and of their dependents.
     #[arg(long, value_name = "REV")]
     pub affected: Option<String>,
+    /// Run every phase, up to date or not.
+    #[arg(long)]
+    pub force: bool,
     /// Open the interactive detail view.
     #[arg(long)]
     pub tui: bool,
@@ -334,6 +341,14 @@ pub struct ViewArgs {
     /// The timeline file (default: the configured timeline path).
     #[arg(value_name = "TIMELINE")]
     pub timeline: Option<PathBuf>,
+}
+
+/// `cargo milo explain`.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The phases to explain (default: all); a per-package phase's name means its instances.
+    #[arg(value_name = "PHASE")]
+    pub phases: Vec<String>,
 }
 
 /// `cargo milo completions`.

@@ -6,12 +6,16 @@ use super::GlobalArgs;
 use super::load::{load, print, shown};
 use crate::error::Error;
 use crate::format;
+use crate::observe::Observer;
+use crate::pipeline::Pipeline;
 
 /// Validates; prints `Milo.toml: 5 phases, 4 dependencies, ok` unless `-q`. With `-v`, also
-/// the file read, the workspace and where the timeline goes (and how each was found).
+/// the file read, the workspace and where the timeline goes (and how each was found). Warns
+/// about `inputs` globs that match no file: such a phase always runs.
 pub fn execute(global: &GlobalArgs) -> Result<(), Error> {
     let loaded = load(global)?;
     if !global.quiet {
+        warn_unmatched(&loaded.pipeline);
         let mut text = format!("{}\n", format::summary(&shown(&loaded.path), &loaded.pipeline));
         if global.verbose > 0 {
             let _ = writeln!(text, "  file:      {}", loaded.path.display());
@@ -24,4 +28,24 @@ pub fn execute(global: &GlobalArgs) -> Result<(), Error> {
         print(&text);
     }
     Ok(())
+}
+
+/// `warning: phase `gen`: no file matches inputs glob `proto/*.proto`; while none does, the
+/// phase always runs`.
+fn warn_unmatched(pipeline: &Pipeline) {
+    if pipeline.phases().iter().all(|p| p.inputs.is_none()) {
+        return;
+    }
+    let observer = Observer::new(pipeline, None);
+    let mut text = String::new();
+    for phase in pipeline.phases() {
+        for glob in observer.unmatched_inputs(phase) {
+            let _ = writeln!(
+                text,
+                "warning: phase `{}`: no file matches inputs glob `{glob}`; while none does, the phase always runs",
+                phase.name
+            );
+        }
+    }
+    eprint!("{text}");
 }

@@ -4,6 +4,7 @@ mod args;
 mod check;
 mod color;
 mod completions;
+mod explain;
 mod export;
 mod graph;
 mod init;
@@ -28,9 +29,10 @@ use std::process::ExitCode;
 use clap::Parser;
 
 pub use args::{
-    CiChoice, CiProvider, CiSystem, Cli, ColorChoice, Command, CompletionsArgs, ExportArgs,
-    GlobalArgs, GraphArgs, GraphFormat, InitArgs, McpArgs, MergeArgs, OutputChoice, ProgressChoice,
-    ReportArgs, ReportFormat, ReportSpec, RunArgs, TimelineArgs, TimelineCommand, ViewArgs,
+    CiChoice, CiProvider, CiSystem, Cli, ColorChoice, Command, CompletionsArgs, ExplainArgs,
+    ExportArgs, GlobalArgs, GraphArgs, GraphFormat, InitArgs, McpArgs, MergeArgs, OutputChoice,
+    ProgressChoice, ReportArgs, ReportFormat, ReportSpec, RunArgs, TimelineArgs, TimelineCommand,
+    ViewArgs,
 };
 pub use load::load as load_config;
 
@@ -78,6 +80,7 @@ fn dispatch(cli: &Cli) -> Result<(), Error> {
         Command::Graph(args) => graph::execute(&cli.global, args),
         Command::Init(args) => init::execute(&cli.global, args),
         Command::View(args) => view::execute(&cli.global, args),
+        Command::Explain(args) => explain::execute(&cli.global, args),
         Command::Completions(args) => {
             completions::execute(args);
             Ok(())

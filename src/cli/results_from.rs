@@ -81,7 +81,8 @@ pub fn given(
             Some((&m.timeline.phases[k], m.origins[k]))
         });
         let result = match entry {
-            Some((p, _)) if p.status == PhaseStatus::Completed => {
+            // An up-to-date phase's outputs are those recorded at its last success.
+            Some((p, _)) if matches!(p.status, PhaseStatus::Completed | PhaseStatus::UpToDate) => {
                 let code = p.attempts.last().and_then(|a| a.exit_code).unwrap_or(0);
                 Some(command_result(code, &p.outputs))
             }

@@ -13,6 +13,7 @@ use crate::error::{EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, Error};
 use crate::exec::{self, CancelToken, Finished, RunOptions, effective_jobs};
 use crate::pipeline::Pipeline;
 use crate::state::{PipelineState, PipelineStatus};
+use crate::uptodate::Verdict;
 
 /// Runs the pipeline (or prints its plan with `--dry-run`).
 pub fn execute(global: &GlobalArgs, args: &RunArgs) -> Result<(), Error> {
@@ -41,7 +42,8 @@ pub fn execute(global: &GlobalArgs, args: &RunArgs) -> Result<(), Error> {
         if verbose {
             note_workspace(&loaded);
         }
-        let mut text = plan(&shown);
+        let verdicts = super::explain::plan_verdicts(&loaded, &shown, args.force, global.quiet)?;
+        let mut text = plan(&shown, verdicts.as_deref());
         if let Some(given) = &given {
             text.push_str(&super::results_from::note(&pipeline, &shown, given));
         }
@@ -68,8 +70,12 @@ pub fn execute(global: &GlobalArgs, args: &RunArgs) -> Result<(), Error> {
     let _signals = exec::signals::cancel_on_signals(cancel.clone())
         .map_err(|e| Error::system("installing the Ctrl-C and SIGTERM handlers", e))?;
     let display = Display::choose(global, args, pipeline.settings());
-    let mut options =
-        RunOptions { timeline: Some(timeline.clone()), cancel, ..RunOptions::default() };
+    let mut options = RunOptions {
+        timeline: Some(timeline.clone()),
+        cancel,
+        force: args.force,
+        ..RunOptions::default()
+    };
     if let Some(given) = given {
         options.given = given;
     }
@@ -122,6 +128,7 @@ fn notifier(quiet: bool, live: bool, warned: Arc<AtomicBool>, say: Say) -> Notif
         Notice::Waiting { folder } if !quiet => {
             say(&format!("Blocking waiting for file lock on {}", folder.display()));
         }
+        Notice::FingerprintsIgnored(problem) if !quiet => say(&format!("warning: {problem}")),
         Notice::WriteFailed(failure) if live && !warned.swap(true, Ordering::Relaxed) => {
             say(&warning(failure));
         }
@@ -216,8 +223,9 @@ fn note_workspace(loaded: &crate::load::Loaded) {
     }
 }
 
-/// The plan: each level of the graph, its phases with their commands, parallel or alone.
-pub fn plan(pipeline: &Pipeline) -> String {
+/// The plan: each level of the graph, its phases with their commands, parallel or alone,
+/// and for a phase with `inputs` its verdict (`[up to date]`, `[would run: … changed]`).
+pub fn plan(pipeline: &Pipeline, verdicts: Option<&[Verdict]>) -> String {
     let settings = pipeline.settings();
     let mut out = pipeline.affected().map(crate::affected::Affected::describe).unwrap_or_default();
     let _ = writeln!(
@@ -241,7 +249,17 @@ pub fn plan(pipeline: &Pipeline) -> String {
             } else {
                 format!("  (after {})", p.depends_on.join(", "))
             };
-            let _ = writeln!(out, "  {:<width$}  {how}  {}{after}", p.name, p.handler.describe());
+            let verdict = verdicts
+                .and_then(|v| v.get(i))
+                .filter(|_| p.inputs.is_some())
+                .map(|v| format!("  [{v}]"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "  {:<width$}  {how}  {}{after}{verdict}",
+                p.name,
+                p.handler.describe()
+            );
         }
     }
     out

@@ -97,6 +97,16 @@ pub enum Action {
         /// Seconds since the pipeline started.
         t: f64,
     },
+    /// The phase did not run: nothing it depends on changed since its last success, whose
+    /// `result` its dependents get. It counts as done.
+    PhaseUpToDate {
+        /// The phase.
+        name: Arc<str>,
+        /// The result recorded at its last success.
+        result: serde_json::Value,
+        /// Seconds since the pipeline started.
+        t: f64,
+    },
     /// The phase failed under `on_fail = "skip"`: it counts as done.
     PhaseSkipped {
         /// The phase.
@@ -153,6 +163,7 @@ impl Action {
             | Self::PhaseLogs { t, .. }
             | Self::PhaseRetry { t, .. }
             | Self::PhaseComplete { t, .. }
+            | Self::PhaseUpToDate { t, .. }
             | Self::PhaseSkipped { t, .. }
             | Self::PhaseFailed { t, .. }
             | Self::PhaseCancelled { t, .. }
@@ -170,6 +181,7 @@ impl Action {
             | Self::PhaseLogs { name, .. }
             | Self::PhaseRetry { name, .. }
             | Self::PhaseComplete { name, .. }
+            | Self::PhaseUpToDate { name, .. }
             | Self::PhaseSkipped { name, .. }
             | Self::PhaseFailed { name, .. }
             | Self::PhaseCancelled { name, .. } => Some(name),

@@ -42,7 +42,7 @@ pub fn delay(secs: f64) -> String {
 
 /// The mark of a phase status, in front of its lines and rows everywhere:
 /// `✓` completed, `✗` failed, `↷` skipped, `⊘` cancelled, `↻` retrying, `▶` running,
-/// `·` pending.
+/// `·` pending, `≡` up to date.
 pub fn mark(status: PhaseStatus) -> &'static str {
     match status {
         PhaseStatus::Completed => "✓",
@@ -52,6 +52,7 @@ pub fn mark(status: PhaseStatus) -> &'static str {
         PhaseStatus::Retrying => "↻",
         PhaseStatus::Running => "▶",
         PhaseStatus::Pending => "·",
+        PhaseStatus::UpToDate => "≡",
     }
 }
 
@@ -64,6 +65,38 @@ pub fn pipeline_mark(status: PipelineStatus) -> &'static str {
         PipelineStatus::Failed => PhaseStatus::Failed,
         PipelineStatus::Cancelled => PhaseStatus::Cancelled,
     })
+}
+
+/// How many phases ended how, as every summary line says it: `3 completed, 1 failed,
+/// 0 skipped, 0 cancelled, 1 not run` (`2 up to date` after `completed` when there are any).
+///
+/// ```
+/// use milo::PhaseStatus as S;
+/// let statuses = [S::Completed, S::UpToDate, S::Failed, S::Pending];
+/// assert_eq!(
+///     milo::format::status_counts(statuses),
+///     "1 completed, 1 up to date, 1 failed, 0 skipped, 0 cancelled, 1 not run"
+/// );
+/// ```
+pub fn status_counts(statuses: impl IntoIterator<Item = PhaseStatus>) -> String {
+    let mut n = [0usize; 6];
+    for status in statuses {
+        let slot = match status {
+            PhaseStatus::Completed => 0,
+            PhaseStatus::UpToDate => 1,
+            PhaseStatus::Failed => 2,
+            PhaseStatus::Skipped => 3,
+            PhaseStatus::Cancelled => 4,
+            PhaseStatus::Pending => 5,
+            PhaseStatus::Running | PhaseStatus::Retrying => continue,
+        };
+        n[slot] += 1;
+    }
+    let up_to_date = if n[1] > 0 { format!(", {} up to date", n[1]) } else { String::new() };
+    format!(
+        "{} completed{up_to_date}, {} failed, {} skipped, {} cancelled, {} not run",
+        n[0], n[2], n[3], n[4], n[5]
+    )
 }
 
 /// `check`'s one line: `Milo.toml: 5 phases, 4 dependencies, ok`.
@@ -239,6 +272,7 @@ mod tests {
             S::Failed,
             S::Skipped,
             S::Cancelled,
+            S::UpToDate,
         ];
         let marks: std::collections::HashSet<&str> = all.into_iter().map(mark).collect();
         assert_eq!(marks.len(), all.len());

@@ -223,7 +223,9 @@ struct Pick {
 /// What a phase's status says about its pipeline.
 fn pipeline_status(status: PhaseStatus) -> PipelineStatus {
     match status {
-        PhaseStatus::Completed | PhaseStatus::Skipped => PipelineStatus::Completed,
+        PhaseStatus::Completed | PhaseStatus::Skipped | PhaseStatus::UpToDate => {
+            PipelineStatus::Completed
+        }
         PhaseStatus::Pending => PipelineStatus::Pending,
         PhaseStatus::Running | PhaseStatus::Retrying => PipelineStatus::Running,
         PhaseStatus::Cancelled => PipelineStatus::Cancelled,

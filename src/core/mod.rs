@@ -13,7 +13,9 @@ pub mod error;
 pub mod excerpt;
 pub mod export;
 pub mod failure;
+pub mod fingerprint;
 pub mod format;
+pub mod glob;
 pub mod graph;
 pub mod lines;
 #[cfg(test)]
@@ -31,5 +33,6 @@ pub mod state;
 pub mod store;
 pub mod suggest;
 pub mod timeline;
+pub mod uptodate;
 pub mod view;
 pub mod workspace;

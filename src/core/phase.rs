@@ -206,6 +206,17 @@ pub struct Phase {
     /// on purpose: a compiler cache server, a database for tests) running after the run.
     /// Only `cargo milo run` ends such processes (on Linux); a library run never looks.
     pub keep_daemons: bool,
+    /// Globs of the files the phase reads (relative to the pipeline's folder). `Some`: the
+    /// phase is skipped while they, its command, `cwd`, environment and dependencies'
+    /// results are as at its last success (see [`crate::fingerprint`]); `None`: it always
+    /// runs.
+    pub inputs: Option<Vec<String>>,
+    /// Globs of the files the phase writes: while one of them matches nothing, or a file
+    /// it wrote at its last success is gone, the phase runs. Needs `inputs`.
+    pub outputs: Vec<String>,
+    /// Process environment variables whose values are part of the fingerprint. Needs
+    /// `inputs`.
+    pub env_inputs: Vec<String>,
 }
 
 impl Phase {
@@ -224,6 +235,9 @@ impl Phase {
             env: BTreeMap::new(),
             instance: None,
             keep_daemons: false,
+            inputs: None,
+            outputs: Vec::new(),
+            env_inputs: Vec::new(),
         }
     }
 
@@ -333,6 +347,54 @@ impl Phase {
     #[must_use]
     pub fn keep_daemons(mut self, keep: bool) -> Self {
         self.keep_daemons = keep;
+        self
+    }
+
+    /// Adds input globs (relative to the pipeline's folder): the phase then runs only when
+    /// they, its command, `cwd`, environment or dependencies' results changed since its last
+    /// success. `inputs([] as [&str; 0])` fingerprints everything but files.
+    ///
+    /// ```
+    /// use milo::{Phase, Pipeline};
+    /// let codegen = Phase::cmd("codegen", "./gen.sh")
+    ///     .inputs(["proto/**/*.proto", "gen.sh"])
+    ///     .outputs(["src/generated/*.rs"])
+    ///     .env_inputs(["PROTOC"]);
+    /// assert!(Pipeline::new("p").phase(codegen).build().is_ok());
+    /// let bad = Phase::cmd("x", "true").inputs(["src/[a.rs"]);
+    /// assert!(Pipeline::new("p").phase(bad).build().is_err());
+    /// ```
+    #[must_use]
+    pub fn inputs<I, S>(mut self, globs: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.inputs.get_or_insert_with(Vec::new).extend(globs.into_iter().map(Into::into));
+        self
+    }
+
+    /// Adds output globs: the phase runs while one matches nothing or a file it wrote at its
+    /// last success is gone. Needs [`inputs`](Self::inputs).
+    #[must_use]
+    pub fn outputs<I, S>(mut self, globs: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.outputs.extend(globs.into_iter().map(Into::into));
+        self
+    }
+
+    /// Adds names of process environment variables whose values the fingerprint covers
+    /// (their values are stored hashed). Needs [`inputs`](Self::inputs).
+    #[must_use]
+    pub fn env_inputs<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.env_inputs.extend(names.into_iter().map(Into::into));
         self
     }
 }

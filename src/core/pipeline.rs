@@ -21,6 +21,29 @@ pub enum PipelineError {
     EmptyCommand(String),
     /// The graph is malformed: duplicates, unknown dependencies or cycles.
     Graph(Vec<GraphError>),
+    /// An `inputs` or `outputs` entry is not a glob.
+    InvalidGlob {
+        /// The phase.
+        phase: String,
+        /// The entry.
+        glob: String,
+        /// Why it is not a glob.
+        reason: String,
+    },
+    /// An `env_inputs` entry is not an environment variable name.
+    InvalidEnvInput {
+        /// The phase.
+        phase: String,
+        /// The entry.
+        name: String,
+    },
+    /// A phase has `outputs` or `env_inputs` but no `inputs`: they would never matter.
+    NeedsInputs {
+        /// The phase.
+        phase: String,
+        /// `outputs` or `env_inputs`.
+        key: &'static str,
+    },
 }
 
 impl fmt::Display for PipelineError {
@@ -31,6 +54,17 @@ impl fmt::Display for PipelineError {
                 "invalid phase name `{name}`: use letters, digits, `_`, `.` and `-`, starting with a letter or digit"
             ),
             Self::EmptyCommand(name) => write!(f, "phase `{name}` has an empty command"),
+            Self::InvalidGlob { phase, glob, reason } => {
+                write!(f, "phase `{phase}`: invalid glob `{glob}`: {reason}")
+            }
+            Self::InvalidEnvInput { phase, name } => write!(
+                f,
+                "phase `{phase}`: `env_inputs` entry `{name}` is not an environment variable name"
+            ),
+            Self::NeedsInputs { phase, key } => write!(
+                f,
+                "phase `{phase}` has `{key}` but no `inputs`: add `inputs` (the files it reads, or `[]`)"
+            ),
             Self::Graph(errors) => {
                 for (i, e) in errors.iter().enumerate() {
                     if i > 0 {
@@ -158,6 +192,9 @@ impl Pipeline {
             };
             if empty {
                 return Err((PipelineError::EmptyCommand(phase.name.clone()), phases));
+            }
+            if let Err(e) = check_freshness(phase) {
+                return Err((e, phases));
             }
         }
         match Graph::new(&phases) {
@@ -321,6 +358,39 @@ impl Pipeline {
         pipeline.affected = Some(Arc::new(affected));
         Ok(pipeline)
     }
+}
+
+/// Checks a phase's `inputs`, `outputs` and `env_inputs`.
+fn check_freshness(phase: &Phase) -> Result<(), PipelineError> {
+    let globs = phase.inputs.iter().flatten().chain(&phase.outputs);
+    for glob in globs {
+        if let Err(reason) = crate::glob::parse(glob) {
+            let (phase, glob) = (phase.name.clone(), glob.clone());
+            return Err(PipelineError::InvalidGlob { phase, glob, reason });
+        }
+    }
+    if let Some(name) = phase.env_inputs.iter().find(|n| !is_env_name(n)) {
+        return Err(PipelineError::InvalidEnvInput {
+            phase: phase.name.clone(),
+            name: name.clone(),
+        });
+    }
+    if phase.inputs.is_none() {
+        let key = if !phase.outputs.is_empty() {
+            "outputs"
+        } else if !phase.env_inputs.is_empty() {
+            "env_inputs"
+        } else {
+            return Ok(());
+        };
+        return Err(PipelineError::NeedsInputs { phase: phase.name.clone(), key });
+    }
+    Ok(())
+}
+
+/// Whether `name` can name an environment variable: not empty, no `=` and no NUL.
+pub fn is_env_name(name: &str) -> bool {
+    !name.is_empty() && !name.contains(['=', '\0'])
 }
 
 /// Builds a [`Pipeline`]; [`build`](Self::build) validates.

@@ -88,6 +88,14 @@ pub(crate) fn apply(state: &mut PipelineState, action: &Action) {
                 p.result = Some(result.clone());
             });
         }
+        Action::PhaseUpToDate { name, result, t } => {
+            // Only a phase that has not started this run can be up to date.
+            if state.phase(name).is_some_and(|p| p.status == PhaseStatus::Pending) {
+                finish(state, name, PhaseStatus::UpToDate, *t, None, None, |p| {
+                    p.result = Some(result.clone());
+                });
+            }
+        }
         Action::PhaseSkipped { name, error, exit_code, t } => {
             finish(state, name, PhaseStatus::Skipped, *t, *exit_code, Some(error), |_| {});
         }
@@ -289,6 +297,24 @@ mod tests {
     }
 
     #[test]
+    fn up_to_date_counts_as_done_and_hands_on_the_result() {
+        let mut state = PipelineState::new(&pipeline());
+        let result = json!({"exit_code": 0, "outputs": {"count": "3"}});
+        let action = Action::PhaseUpToDate { name: name("parse"), result: result.clone(), t: 0.4 };
+        state = reduce(state, &action);
+        let p = state.phase("parse").expect("phase");
+        assert_eq!(p.status, PhaseStatus::UpToDate);
+        assert_eq!(p.result.as_ref(), Some(&result));
+        assert_eq!((p.started_at, p.ended_at, p.attempts.len()), (None, Some(0.4), 0));
+        assert!((state.progress - 0.6).abs() < 1e-9, "its weight is done: {}", state.progress);
+        // A phase already started this run cannot be up to date.
+        state = reduce(state, &Action::PhaseStart { name: name("render"), attempt: 1, t: 0.5 });
+        let late = Action::PhaseUpToDate { name: name("render"), result, t: 0.6 };
+        state = reduce(state, &late);
+        assert_eq!(status(&state, "render"), PhaseStatus::Running);
+    }
+
+    #[test]
     fn log_appends_to_the_phase_only() {
         let mut state = PipelineState::new(&pipeline());
         state = reduce(state, &log("parse", "hello", 0.1));
@@ -407,6 +433,11 @@ mod tests {
                 name: n(i),
                 error: "e".into(),
                 exit_code: None,
+                t: 2.0
+            }),
+            idx.clone().prop_map(move |i| Action::PhaseUpToDate {
+                name: n(i),
+                result: json!({}),
                 t: 2.0
             }),
             idx.prop_map(move |i| Action::PhaseCancelled { name: n(i), t: 2.0 }),

@@ -36,17 +36,24 @@ pub enum PhaseStatus {
     Skipped,
     /// Cancelled while running (fail-fast or an interrupt).
     Cancelled,
+    /// Not run: its inputs, command, environment and dependencies' results are as at its last
+    /// success, whose result it hands on; counts as done.
+    #[serde(rename = "up_to_date")]
+    UpToDate,
 }
 
 impl PhaseStatus {
-    /// Whether the status is final: completed, failed, skipped or cancelled.
+    /// Whether the status is final: completed, failed, skipped, cancelled or up to date.
     pub fn is_terminal(self) -> bool {
-        matches!(self, Self::Completed | Self::Failed | Self::Skipped | Self::Cancelled)
+        matches!(
+            self,
+            Self::Completed | Self::Failed | Self::Skipped | Self::Cancelled | Self::UpToDate
+        )
     }
 
-    /// Whether dependents may start: completed or skipped.
+    /// Whether dependents may start: completed, skipped or up to date.
     pub fn is_done(self) -> bool {
-        matches!(self, Self::Completed | Self::Skipped)
+        matches!(self, Self::Completed | Self::Skipped | Self::UpToDate)
     }
 
     /// Whether the phase is in flight: running or waiting to retry.
@@ -64,6 +71,7 @@ impl PhaseStatus {
             Self::Failed => "failed",
             Self::Skipped => "skipped",
             Self::Cancelled => "cancelled",
+            Self::UpToDate => "up_to_date",
         }
     }
 }
@@ -80,7 +88,7 @@ pub enum PipelineStatus {
     Pending,
     /// Running.
     Running,
-    /// Every selected phase completed or was skipped.
+    /// Every selected phase completed, was skipped or was up to date.
     Completed,
     /// A phase failed.
     Failed,
@@ -245,7 +253,8 @@ pub struct PhaseState {
     pub retry_delay: Option<f64>,
     /// Retained output.
     pub logs: LogRing,
-    /// The result on completion.
+    /// The result on completion (for an up-to-date phase, the one recorded at its last
+    /// success).
     pub result: Option<serde_json::Value>,
     /// For an instance of a per-package phase, its phase and package.
     pub instance: Option<Instance>,
@@ -360,7 +369,7 @@ impl PipelineState {
         self.total_weight
     }
 
-    /// Weight of completed and skipped phases.
+    /// Weight of completed, skipped and up-to-date phases.
     pub fn done_weight(&self) -> u64 {
         self.done_weight
     }

@@ -12,8 +12,9 @@ use crate::state::{
     AttemptRecord, LogLine, LogRing, PhaseState, PhaseStatus, PipelineState, PipelineStatus,
 };
 
-/// The version of the timeline format this crate writes.
-pub const SCHEMA_VERSION: u32 = 1;
+/// The version of the timeline format this crate writes. Version 2 added the phase status
+/// `up_to_date`; a reader of version 2 reads version 1 files as they are.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// The whole timeline document: the JSON record of one run, written while it runs and at
 /// its end.
@@ -21,7 +22,8 @@ pub const SCHEMA_VERSION: u32 = 1;
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "schema", schemars(title = "cargo-milo timeline", deny_unknown_fields))]
 pub struct Timeline {
-    /// Format version; this crate writes [`SCHEMA_VERSION`].
+    /// Format version: 2 (version 1 had no `up_to_date` phase status; readers take both).
+    #[cfg_attr(feature = "schema", schemars(range(min = 1, max = 2)))]
     pub schema_version: u32,
     /// The pipeline's name.
     pub pipeline: String,
@@ -403,6 +405,30 @@ mod tests {
         assert_eq!(state.phase("discover").map(|p| p.logs.len()), Some(1));
     }
 
+    #[test]
+    fn up_to_date_phases_are_written_and_version_one_files_still_read() {
+        let pipeline = Pipeline::new("p")
+            .phase(Phase::cmd("gen", "true").inputs(["*.proto"]))
+            .build()
+            .expect("valid");
+        let result = json!({"exit_code": 0, "outputs": {"v": "1"}});
+        let state = reduce(
+            PipelineState::new(&pipeline),
+            &Action::PhaseUpToDate { name: "gen".into(), result, t: 0.25 },
+        );
+        let value = serde_json::to_value(Timeline::from_state(&state)).expect("json");
+        assert_eq!(value["schema_version"], 2);
+        assert_eq!(value["phases"][0]["status"], "up_to_date");
+        assert_eq!(value["phases"][0]["outputs"]["v"], "1");
+        assert_eq!(value["phases"][0]["start"], serde_json::Value::Null);
+        assert_eq!(value["phases"][0]["end"], 0.25);
+
+        let mut old = serde_json::to_value(Timeline::from_state(&finished_state())).expect("json");
+        old["schema_version"] = json!(1);
+        let old: Timeline = serde_json::from_value(old).expect("a version 1 timeline reads");
+        assert_eq!(old.to_state().phase("parse").map(|p| p.status), Some(PhaseStatus::Failed));
+    }
+
     #[cfg(feature = "schema")]
     #[test]
     fn checked_in_schema_matches_the_types() {
@@ -427,9 +453,15 @@ mod tests {
         let instance = serde_json::to_value(Timeline::from_state(&finished_state())).expect("json");
         let errors: Vec<String> = validator.iter_errors(&instance).map(|e| e.to_string()).collect();
         assert!(errors.is_empty(), "{errors:?}");
-        let mut broken = instance;
+        let mut broken = instance.clone();
         broken["phases"][0]["status"] = json!("exploded");
         assert!(!validator.is_valid(&broken), "the schema must reject an unknown status");
+        let mut up_to_date = instance.clone();
+        up_to_date["phases"][0]["status"] = json!("up_to_date");
+        assert!(validator.is_valid(&up_to_date), "version 2 knows `up_to_date`");
+        let mut future = instance;
+        future["schema_version"] = json!(3);
+        assert!(!validator.is_valid(&future), "the schema names the versions it describes");
     }
 
     #[cfg(feature = "schema")]

@@ -6,7 +6,9 @@
 //! decided by [`after_failure`]; what an attempt does next by its
 //! [state](super::attempt::Stage).
 
-use std::collections::{BTreeMap, HashMap};
+mod checking;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender};
 use std::time::{Duration, Instant};
@@ -56,6 +58,11 @@ pub(super) struct Engine<'a> {
     stopping: bool,
     failed: bool,
     interrupted: u32,
+    /// Phases whose up-to-date check runs on a thread (they hold their slot meanwhile).
+    checking: HashSet<usize>,
+    /// A line to put in a phase's output when its first attempt starts (why it runs when
+    /// that is worth a note).
+    notes: HashMap<usize, String>,
 }
 
 impl<'a> Engine<'a> {
@@ -92,6 +99,8 @@ impl<'a> Engine<'a> {
             stopping: false,
             failed: false,
             interrupted: 0,
+            checking: HashSet::new(),
+            notes: HashMap::new(),
         }
     }
 
@@ -102,7 +111,7 @@ impl<'a> Engine<'a> {
         loop {
             self.check_cancel();
             self.start_ready();
-            if self.live.is_empty() && self.retry_at.is_empty() {
+            if self.live.is_empty() && self.retry_at.is_empty() && self.checking.is_empty() {
                 break;
             }
             let now = Instant::now();
@@ -146,6 +155,8 @@ impl<'a> Engine<'a> {
         self.interrupted = times;
         if first {
             self.stopping = true;
+            // Phases still being checked never started: they stay pending.
+            self.checking.clear();
             self.cancel_all();
         }
         if times >= 2 {
@@ -181,7 +192,7 @@ impl<'a> Engine<'a> {
                 return;
             }
             for idx in next {
-                self.start_attempt(idx);
+                self.begin(idx);
             }
             if self.stopping {
                 return;
@@ -197,6 +208,11 @@ impl<'a> Engine<'a> {
         let t = self.t();
         let name = Arc::clone(&self.run.names[idx]);
         self.dispatch(Action::PhaseStart { name, attempt: number, t });
+        if let Some(note) = self.notes.remove(&idx) {
+            let mut batch = LineBatch::default();
+            batch.push(note.as_bytes());
+            self.dispatch_lines(idx, Stream::Stderr, batch);
+        }
         let sink = EventSink { id, tx: self.tx.clone(), waker: self.waker.clone() };
         let pipeline = Arc::clone(&self.run.pipeline);
         let phase = &pipeline.phases()[idx];
@@ -274,6 +290,7 @@ impl<'a> Engine<'a> {
                 self.advance(id, |a| a.exited(exit, Instant::now(), drain));
             }
             Event::Returned { id, result } => self.advance(id, |a| a.returned(result)),
+            Event::Checked(checked) => self.checked(*checked),
             Event::Wake => {}
         }
     }
@@ -376,6 +393,7 @@ impl<'a> Engine<'a> {
     }
 
     fn completed(&mut self, idx: usize, result: serde_json::Value) {
+        self.record(idx, &result);
         self.results[idx] = Some(result.clone());
         self.set_slot(idx, Slot::Done);
         let (name, t) = (Arc::clone(&self.run.names[idx]), self.t());

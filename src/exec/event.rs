@@ -62,6 +62,8 @@ pub enum Event {
         /// Its value, or the error / panic message.
         result: Result<serde_json::Value, String>,
     },
+    /// A phase's up-to-date check is done (it ran on a thread of its own).
+    Checked(Box<crate::observe::checks::Checked>),
     /// Nothing happened, but look at the cancellation token.
     Wake,
 }

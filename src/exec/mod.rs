@@ -143,7 +143,11 @@ pub struct RunOptions {
     /// Write the timeline here, and every phase's full log under `logs/` beside it. The run
     /// holds a lock on this folder from start to end: a second run with a timeline in the
     /// same folder waits for it (and says so through [`notify`](Self::notify)).
+    /// Phases with `inputs` are skipped while up to date, against the `fingerprints.json`
+    /// beside it (without a timeline, every phase runs).
     pub timeline: Option<PathBuf>,
+    /// Run every phase, up to date or not (successes are still recorded).
+    pub force: bool,
     /// Rank phases by these durations (seconds by name) instead of the previous timeline's.
     pub durations: Option<HashMap<String, f64>>,
     /// Stops the run when cancelled.
@@ -191,6 +195,7 @@ impl Default for RunOptions {
             fail_fast: None,
             capture: None,
             timeline: None,
+            force: false,
             durations: None,
             cancel: CancelToken::new(),
             subscribers: Vec::new(),
@@ -212,6 +217,7 @@ impl std::fmt::Debug for RunOptions {
             .field("fail_fast", &self.fail_fast)
             .field("capture", &self.capture)
             .field("timeline", &self.timeline)
+            .field("force", &self.force)
             .field("subscribers", &self.subscribers.len())
             .field("background", &self.background.len())
             .field("grace", &self.grace)

@@ -85,6 +85,14 @@ impl Recorder {
         Ok(())
     }
 
+    /// Reports a write failure of a file of the record the writer does not write itself
+    /// (the fingerprints); without a timeline there is no such file.
+    pub(super) fn report(&self, failure: WriteFailure) {
+        if let Some(writer) = &self.writer {
+            writer.report(failure);
+        }
+    }
+
     /// Lets the subscriber thread handle every action, writes the final timeline, releases
     /// the folder's lock. A subscriber's panic goes on unwinding here, once all is written.
     pub(super) fn finish(self, store: Store) -> Finished {

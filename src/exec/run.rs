@@ -6,6 +6,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use crate::action::Action;
+use crate::artifact::Notice;
 use crate::clock::RealClock;
 use crate::error::Error;
 use crate::exec::command::Scratch;
@@ -13,6 +14,7 @@ use crate::exec::engine::{Engine, QUEUE};
 use crate::exec::poll::Poller;
 use crate::exec::record::{Finished, Recorder};
 use crate::exec::{CancelToken, RunOptions, Spawner, effective_jobs};
+use crate::observe::checks::Checks;
 use crate::pipeline::Pipeline;
 use crate::schedule::Plan;
 use crate::state::PipelineState;
@@ -32,10 +34,12 @@ pub struct Run {
     pub(super) grace: Duration,
     pub(super) drain: Duration,
     pub(super) spawner: Arc<dyn Spawner>,
-    recorder: Recorder,
+    pub(super) recorder: Recorder,
     pub(super) scratch: Scratch,
     /// `run --only`: the phases that do not run (by position) and the results they hand on.
     pub(super) given: Vec<(usize, Option<serde_json::Value>)>,
+    /// The up-to-date checks (with a timeline only: the fingerprints live beside it).
+    pub(super) checks: Option<Checks>,
 }
 
 impl Run {
@@ -48,8 +52,17 @@ impl Run {
         let mut state = PipelineState::new(pipeline);
         let timeline = options.timeline.as_deref();
         // Locked first: the previous timeline is read whole, not while another run writes it.
+        let notify = options.notify.clone();
         let mut recorder =
             Recorder::new(timeline, &options.cancel, options.notify, options.wait_for_lock)?;
+        // Read under the lock too: another run may be recording a success.
+        let checks = timeline.map(|path| {
+            let (checks, problem) = Checks::open(pipeline, path, options.force);
+            if let (Some(problem), Some(notify)) = (&problem, &notify) {
+                notify(&Notice::FingerprintsIgnored(problem));
+            }
+            checks
+        });
         let durations = match options.durations {
             Some(d) => Some(d),
             None => timeline.and_then(crate::artifact::previous_durations),
@@ -85,6 +98,7 @@ impl Run {
             recorder,
             scratch,
             given,
+            checks,
         })
     }
 

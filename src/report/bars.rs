@@ -119,6 +119,7 @@ impl Bars {
                 }
             }
             Action::PhaseComplete { name, .. }
+            | Action::PhaseUpToDate { name, .. }
             | Action::PhaseSkipped { name, .. }
             | Action::PhaseFailed { name, .. }
             | Action::PhaseCancelled { name, .. } => self.phase_done(name, state),
@@ -142,6 +143,7 @@ impl Bars {
                 format!("{} {name} {}", mark(phase.status), duration(phase.elapsed(state.elapsed)))
             }
             PhaseStatus::Skipped => format!("{} {name} skipped: {error}", mark(phase.status)),
+            PhaseStatus::UpToDate => format!("{} {name} up to date", mark(phase.status)),
             PhaseStatus::Cancelled => format!("{} {name} cancelled", mark(phase.status)),
             _ => format!("{} {name} {error}", mark(phase.status)),
         };

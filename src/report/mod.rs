@@ -37,13 +37,14 @@ pub fn token() -> String {
 pub fn summary(state: &PipelineState) -> String {
     let width = state.phases.iter().map(|p| p.name.chars().count()).max().unwrap_or(5).max(5);
     let mut out = String::new();
-    let _ = writeln!(out, "{:<width$}  {:<9}  {:>8}  {:>8}", "phase", "status", "attempts", "time");
+    let _ =
+        writeln!(out, "{:<width$}  {:<10}  {:>8}  {:>8}", "phase", "status", "attempts", "time");
     for p in &state.phases {
         let time =
             if p.started_at.is_some() { duration(p.elapsed(state.elapsed)) } else { "-".into() };
         let _ = writeln!(
             out,
-            "{:<width$}  {:<9}  {:>8}  {:>8}",
+            "{:<width$}  {:<10}  {:>8}  {:>8}",
             p.name,
             p.status.as_str(),
             p.attempts.len(),

@@ -148,7 +148,7 @@ pub fn status_glyph(status: PhaseStatus) -> (&'static str, Color) {
         PhaseStatus::Pending => Color::DarkGray,
         PhaseStatus::Running => Color::Cyan,
         PhaseStatus::Retrying | PhaseStatus::Skipped => Color::Yellow,
-        PhaseStatus::Completed => Color::Green,
+        PhaseStatus::Completed | PhaseStatus::UpToDate => Color::Green,
         PhaseStatus::Failed => Color::Red,
         PhaseStatus::Cancelled => Color::Magenta,
     };
@@ -454,6 +454,7 @@ fn render_logs(phase: &PhaseState, scroll: usize, area: Rect, buf: &mut Buffer) 
         // only lines printed and not kept are about `max_logs`.
         let note = match phase.status {
             PhaseStatus::Pending => " not started",
+            PhaseStatus::UpToDate => " up to date: not run (nothing it depends on changed)",
             PhaseStatus::Running | PhaseStatus::Retrying if logs.total() == 0 => " no output yet",
             _ if logs.total() == 0 => " no output",
             _ if logs.cap() == 0 => " no lines kept (max_logs = 0)",

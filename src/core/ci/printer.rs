@@ -147,6 +147,10 @@ impl Printer {
                 let title = format!("{} {name} cancelled", mark(PhaseStatus::Cancelled));
                 self.ended(name, &title, false, *t, sink);
             }
+            Action::PhaseUpToDate { name, t, .. } => {
+                let title = format!("{} {name} up to date", mark(PhaseStatus::UpToDate));
+                self.ended(name, &title, false, *t, sink);
+            }
             Action::PipelineComplete { .. }
             | Action::PipelineFailed { .. }
             | Action::PipelineCancelled { .. } => {}

@@ -10,6 +10,7 @@ use super::placeholder::{self, Values};
 use super::raw::{At, RawPackages, RawPhase};
 use super::references::{duplicate, unknown_dependency};
 use crate::diagnostic::Diagnostic;
+use crate::glob::escape;
 use crate::phase::{Handler, Instance, Phase};
 use crate::suggest::closest;
 use crate::workspace::Workspace;
@@ -412,6 +413,13 @@ fn instance(phase: &Phase, name: &str, ws: &Workspace, m: usize, depends_on: Vec
         phase.env.iter().map(|(k, v)| (k.clone(), fill(v))).collect();
     env.insert("MILO_PACKAGE".to_owned(), member.name.clone());
     env.insert("MILO_PACKAGE_DIR".to_owned(), dir.clone().into_owned());
+    // In globs, the values match literally: a folder named `a[1]` is not a class.
+    let (glob_package, glob_dir, glob_manifest) =
+        (escape(&member.name), escape(&dir), escape(&manifest));
+    let glob_values =
+        Values { package: &glob_package, package_dir: &glob_dir, manifest_path: &glob_manifest };
+    let fill_globs =
+        |globs: &[String]| globs.iter().map(|g| placeholder::fill(g, &glob_values)).collect();
     let instance = Instance { phase: name.to_owned(), package: member.name.clone() };
     Phase {
         name: instance.name(),
@@ -421,6 +429,8 @@ fn instance(phase: &Phase, name: &str, ws: &Workspace, m: usize, depends_on: Vec
         cwd: phase.cwd.as_ref().map(|c| fill(&c.to_string_lossy()).into()),
         env,
         instance: Some(instance),
+        inputs: phase.inputs.as_deref().map(fill_globs),
+        outputs: fill_globs(&phase.outputs),
         ..phase.clone()
     }
 }

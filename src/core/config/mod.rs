@@ -17,6 +17,7 @@
 mod duration;
 mod expand;
 mod export;
+mod freshness;
 pub mod placeholder;
 pub mod raw;
 mod references;

@@ -12,11 +12,11 @@ pub const NAMES: [&str; 3] = ["package", "package_dir", "manifest_path"];
 /// The placeholder problems in a phase's strings: a misspelt one in a per-package phase, or
 /// any in a phase without `packages` (nothing would fill it).
 pub(super) fn problems(raw: &RawPhase) -> Vec<Diagnostic> {
-    let args = raw.args.iter().flat_map(|a| &a.value);
+    let lists = [&raw.args, &raw.inputs, &raw.outputs].into_iter().flatten();
     let strings = [&raw.description, &raw.cmd, &raw.cwd]
         .into_iter()
         .flatten()
-        .chain(args)
+        .chain(lists.flat_map(|list| &list.value))
         .chain(raw.env.iter().map(|(_, v)| v));
     let per_package = raw.packages.is_some();
     let mut problems = Vec::new();

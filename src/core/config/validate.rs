@@ -109,7 +109,8 @@ fn expands(raw: &RawPipeline) -> bool {
     raw.uses_packages() || raw.phases.iter().any(|p| p.depends_on.iter().any(special))
 }
 
-/// Collects problems while checking; its graph checks live in [`super::references`].
+/// Collects problems while checking; its graph checks live in [`super::references`], its
+/// checks of `inputs`, `outputs` and `env_inputs` in [`super::freshness`].
 pub(super) struct Validator {
     /// Every problem found so far.
     pub(super) problems: Vec<Diagnostic>,
@@ -183,6 +184,7 @@ impl Validator {
         if let Some(cwd) = &raw.cwd {
             self.no_nul("cwd", cwd);
         }
+        let freshness = self.freshness(raw);
         self.problems.extend(placeholder::problems(raw));
         if self.problems.len() > before {
             return None;
@@ -201,6 +203,9 @@ impl Validator {
             env,
             instance: None,
             keep_daemons: raw.keep_daemons.as_ref().is_some_and(|k| k.value),
+            inputs: freshness.inputs,
+            outputs: freshness.outputs,
+            env_inputs: freshness.env_inputs,
         };
         Some(phase)
     }

@@ -14,6 +14,7 @@ use super::{
 };
 use crate::action::Stream;
 use crate::excerpt::{Excerpt, Part};
+use crate::format::status_counts;
 use crate::state::PhaseStatus;
 use crate::timeline::{Timeline, TimelinePhase};
 
@@ -133,7 +134,6 @@ fn broken(e: &minijinja::Error) -> String {
 }
 
 fn page<'a>(timeline: &'a Timeline, excerpts: &Excerpts) -> Page<'a> {
-    let count = |s: PhaseStatus| timeline.phases.iter().filter(|p| p.status == s).count();
     Page {
         pipeline: &timeline.pipeline,
         status: timeline.status.as_str(),
@@ -146,13 +146,9 @@ fn page<'a>(timeline: &'a Timeline, excerpts: &Excerpts) -> Page<'a> {
         started_at: timeline.started_at.as_deref().map(when),
         elapsed: duration(timeline.elapsed),
         counts: format!(
-            "{} phases: {} completed, {} failed, {} skipped, {} cancelled, {} not run",
+            "{} phases: {}",
             timeline.phases.len(),
-            count(PhaseStatus::Completed),
-            count(PhaseStatus::Failed),
-            count(PhaseStatus::Skipped),
-            count(PhaseStatus::Cancelled),
-            count(PhaseStatus::Pending),
+            status_counts(timeline.phases.iter().map(|p| p.status))
         ),
         milo_version: &timeline.milo_version,
         chart: chart(timeline),

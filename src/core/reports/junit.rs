@@ -145,6 +145,28 @@ mod tests {
     }
 
     #[test]
+    fn an_up_to_date_phase_is_skipped_with_the_reason() {
+        let pipeline = crate::Pipeline::new("ci")
+            .phase(crate::Phase::cmd("gen", "true").inputs(["*.proto"]))
+            .build()
+            .expect("valid");
+        let result = serde_json::json!({"exit_code": 0, "outputs": {}});
+        let up = crate::Action::PhaseUpToDate { name: "gen".into(), result, t: 0.1 };
+        let state = crate::reduce(crate::PipelineState::new(&pipeline), &up);
+        let timeline = Timeline::from_state(&state);
+        let xml = render(&timeline, &Excerpts::new());
+        let doc = parse(&xml);
+        let skipped = child(case(&doc, "gen"), "skipped");
+        assert_eq!(skipped.len(), 1, "{xml}");
+        assert_eq!(
+            skipped[0].attribute("message"),
+            Some("up to date: nothing it depends on changed since its last success")
+        );
+        let summary = crate::reports::markdown::render(&timeline, &Excerpts::new(), 1 << 20);
+        assert!(summary.contains("1 phases: 0 completed, 1 up to date, 0 failed"), "{summary}");
+    }
+
+    #[test]
     fn one_suite_one_case_per_phase_with_counts() {
         let xml = render(&sample(), &Excerpts::new());
         let doc = parse(&xml);

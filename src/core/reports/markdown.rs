@@ -7,6 +7,7 @@ use super::{
     Excerpts, duration, escape_html as html, excerpt_of, flaky_note, glyph, has_failure,
     shown_error, slices,
 };
+use crate::format::status_counts;
 use crate::state::PipelineStatus;
 use crate::timeline::{Timeline, TimelinePhase};
 
@@ -84,16 +85,11 @@ fn heading(timeline: &Timeline) -> String {
         timeline.status.as_str(),
         duration(timeline.elapsed)
     );
-    let count = |f: fn(&TimelinePhase) -> bool| timeline.phases.iter().filter(|p| f(p)).count();
     let _ = writeln!(
         out,
-        "{} phases: {} completed, {} failed, {} skipped, {} cancelled, {} not run.\n",
+        "{} phases: {}.\n",
         timeline.phases.len(),
-        count(|p| p.status == crate::state::PhaseStatus::Completed),
-        count(|p| p.status == crate::state::PhaseStatus::Failed),
-        count(|p| p.status == crate::state::PhaseStatus::Skipped),
-        count(|p| p.status == crate::state::PhaseStatus::Cancelled),
-        count(|p| p.status == crate::state::PhaseStatus::Pending),
+        status_counts(timeline.phases.iter().map(|p| p.status))
     );
     out
 }

@@ -88,10 +88,14 @@ pub fn excerpt_of<'a>(phase: &TimelinePhase, excerpts: &'a Excerpts) -> Cow<'a, 
     Cow::Owned(builder.finish())
 }
 
-/// Why a phase has no result of its own: skipped, cancelled, or never started (and why not).
+/// Why a phase has no result of its own: skipped, cancelled, up to date (its result is the
+/// one recorded at its last success), or never started (and why not).
 pub fn not_run_reason(phase: &TimelinePhase, timeline: &Timeline) -> Option<String> {
     Some(match phase.status {
         PhaseStatus::Completed | PhaseStatus::Failed => return None,
+        PhaseStatus::UpToDate => {
+            "up to date: nothing it depends on changed since its last success".to_owned()
+        }
         PhaseStatus::Skipped => match &phase.error {
             Some(error) => format!("skipped after failing (on_fail = \"skip\"): {error}"),
             None => "skipped".to_owned(),

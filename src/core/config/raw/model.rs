@@ -104,6 +104,12 @@ pub struct RawPhase {
     pub policy: RawPolicy,
     /// `packages`: one instance per package.
     pub packages: Option<At<RawPackages>>,
+    /// `inputs`: globs of the files the phase reads; the outer span covers the array.
+    pub inputs: Option<At<Vec<At<String>>>>,
+    /// `outputs`: globs of the files the phase writes.
+    pub outputs: Option<At<Vec<At<String>>>>,
+    /// `env_inputs`: process environment variables the phase depends on.
+    pub env_inputs: Option<At<Vec<At<String>>>>,
 }
 
 /// A phase's `policy` table.

@@ -69,6 +69,9 @@ const PHASE_KEYS: &[&str] = &[
     "keep_daemons",
     "policy",
     "packages",
+    "inputs",
+    "outputs",
+    "env_inputs",
 ];
 const POLICY_KEYS: &[&str] = &["on_fail", "max_retries", "retry_delay", "retry_backoff"];
 
@@ -107,6 +110,8 @@ const ALIASES: &[(&str, &str)] = &[
     ("install_command", "install"),
     ("crates", "packages"),
     ("package", "packages"),
+    ("sources", "inputs"),
+    ("generates", "outputs"),
 ];
 
 type Entry<'a, 'i> = (&'a Spanned<std::borrow::Cow<'i, str>>, &'a Spanned<DeValue<'i>>);
@@ -209,11 +214,10 @@ impl Reader {
                 "name" => p.name = self.string(k, value),
                 "description" => p.description = self.string(k, value),
                 "cmd" => p.cmd = self.string(k, value),
-                "args" => {
-                    p.args = self
-                        .string_list(k, value)
-                        .map(|list| At { value: list, span: self.at(value.span()) });
-                }
+                "args" => p.args = self.spanned_list(k, value),
+                "inputs" => p.inputs = self.spanned_list(k, value),
+                "outputs" => p.outputs = self.spanned_list(k, value),
+                "env_inputs" => p.env_inputs = self.spanned_list(k, value),
                 "depends_on" => p.depends_on = self.string_list(k, value).unwrap_or_default(),
                 "parallel" => p.parallel = self.boolean(k, value),
                 "weight" => p.weight = self.integer(k, value),
@@ -381,6 +385,15 @@ impl Reader {
             }
         }
         Some(list)
+    }
+
+    /// A list of strings with the span of the whole array.
+    fn spanned_list(
+        &mut self,
+        key: &str,
+        value: &Spanned<DeValue<'_>>,
+    ) -> Option<At<Vec<At<String>>>> {
+        self.string_list(key, value).map(|list| At { value: list, span: self.at(value.span()) })
     }
 
     fn packages(&mut self, value: &Spanned<DeValue<'_>>) -> Option<At<RawPackages>> {

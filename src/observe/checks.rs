@@ -1,0 +1,151 @@
+//! A run's up-to-date checks: the fingerprints beside its timeline, each phase's check when it
+//! becomes ready, and the record of each success.
+//!
+//! A check looks before the phase runs (its inputs as they were when it started: an edit
+//! made while it runs is seen next time), and a success records that look. A phase that
+//! starts again has its old record marked, so that a failed or interrupted run is never
+//! taken for the last success.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::Observer;
+use super::records::{self, Unusable};
+use crate::fingerprint::{Digest, Fingerprints, Observation, Record};
+use crate::pipeline::Pipeline;
+use crate::uptodate::{Dependency, Reason, Verdict, decide};
+
+/// What a check found for one phase: its verdict, and what to record if it runs and
+/// succeeds.
+#[derive(Debug)]
+pub struct Checked {
+    /// The phase's index in the pipeline.
+    pub idx: usize,
+    /// Whether it runs, and why.
+    pub verdict: Verdict,
+    /// What it looked like (`None`: it has no `inputs`, or the check was skipped).
+    observation: Option<Observation>,
+    /// Its dependencies' results, by name.
+    dependencies: BTreeMap<String, Option<Digest>>,
+}
+
+/// Everything a check needs, owned, so it can run on a thread of its own.
+#[derive(Debug, Clone)]
+pub struct Job {
+    observer: Observer,
+    pipeline: Arc<Pipeline>,
+    idx: usize,
+    record: Option<Record>,
+    dependencies: BTreeMap<String, Option<Digest>>,
+    force: bool,
+}
+
+impl Job {
+    /// Looks at the phase and decides (walks its globs and hashes its files: not instant on a
+    /// big tree).
+    pub fn run(self) -> Checked {
+        let phase = &self.pipeline.phases()[self.idx];
+        let observation = self.observer.observe(&self.pipeline, phase);
+        let deps: BTreeMap<String, Dependency> = self
+            .dependencies
+            .iter()
+            .map(|(name, digest)| (name.clone(), Dependency::Result(*digest)))
+            .collect();
+        let verdict = match &observation {
+            // Forced, it is still looked at: its success is recorded.
+            Some(_) if self.force => Verdict::Run(vec![Reason::Forced]),
+            Some(seen) => decide(self.record.as_ref(), seen, &deps),
+            None => Verdict::Run(vec![Reason::NoInputs]),
+        };
+        Checked { idx: self.idx, verdict, observation, dependencies: self.dependencies }
+    }
+}
+
+/// The checks of one run.
+#[derive(Debug)]
+pub struct Checks {
+    observer: Observer,
+    path: PathBuf,
+    records: Fingerprints,
+    force: bool,
+    /// What each running phase looked like when it started, to record at its success.
+    running: HashMap<usize, (Observation, BTreeMap<String, Option<Digest>>)>,
+}
+
+impl Checks {
+    /// The checks of a run of `pipeline` whose timeline is `timeline`: the fingerprints file
+    /// beside it is read (a broken one comes back as the second value, and counts as empty).
+    /// With `force`, every phase runs (and successes are recorded).
+    pub fn open(pipeline: &Pipeline, timeline: &Path, force: bool) -> (Self, Option<Unusable>) {
+        let path = records::beside(timeline);
+        let (records, problem) = records::load(&path);
+        let observer = Observer::new(pipeline, timeline.parent());
+        (Self { observer, path, records, force, running: HashMap::new() }, problem)
+    }
+
+    /// The fingerprints file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The check of phase `idx` of `pipeline`, given its dependencies' results (`None`: a
+    /// skipped one); `None` when the phase has no `inputs` (it always runs).
+    pub fn job(
+        &self,
+        pipeline: &Arc<Pipeline>,
+        idx: usize,
+        results: impl IntoIterator<Item = (String, Option<serde_json::Value>)>,
+    ) -> Option<Job> {
+        let phase = &pipeline.phases()[idx];
+        phase.inputs.as_ref()?;
+        let dependencies =
+            results.into_iter().map(|(name, r)| (name, r.as_ref().map(Digest::of_json))).collect();
+        Some(Job {
+            observer: self.observer.clone(),
+            pipeline: Arc::clone(pipeline),
+            idx,
+            record: self.records.phases.get(&phase.name).cloned(),
+            dependencies,
+            force: self.force,
+        })
+    }
+
+    /// The result recorded at phase `name`'s last success.
+    pub fn recorded_result(&self, name: &str) -> Option<&serde_json::Value> {
+        self.records.phases.get(name).map(|r| &r.result)
+    }
+
+    /// Phase `name` starts after `checked`: its old record no longer stands for it until it
+    /// succeeds (saved at once, so a run that dies is not taken for a success).
+    pub fn starting(&mut self, name: &str, checked: Checked) -> std::io::Result<()> {
+        // A phase with an input that could not be read is not recorded: its look is
+        // incomplete.
+        if let Some(seen) = checked.observation.filter(|seen| seen.unreadable.is_empty()) {
+            self.running.insert(checked.idx, (seen, checked.dependencies));
+        }
+        match self.records.phases.get_mut(name) {
+            Some(record) if !record.rerun => {
+                record.rerun = true;
+                records::save(&self.path, &self.records)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Phase `idx` of `pipeline` succeeded with `result`: records what it looked like when
+    /// it started and the outputs it left, and saves the file.
+    pub fn succeeded(
+        &mut self,
+        pipeline: &Pipeline,
+        idx: usize,
+        result: &serde_json::Value,
+    ) -> std::io::Result<()> {
+        let Some((seen, dependencies)) = self.running.remove(&idx) else { return Ok(()) };
+        let phase = &pipeline.phases()[idx];
+        let outputs = self.observer.outputs(phase);
+        let record = Record::new(seen, dependencies, outputs, result.clone());
+        self.records.phases.insert(phase.name.clone(), record);
+        records::save(&self.path, &self.records)
+    }
+}

@@ -1,0 +1,381 @@
+//! Up to date: phases with `inputs` skip while nothing they depend on changed; `--force`,
+//! `explain`, `--dry-run`, `check`, and the fingerprints file.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::support::{Output, Test};
+
+/// `gen` turns proto files into out/a.rs and says how many bytes it read; `build` reads
+/// out/a.rs; `report` has no inputs and keeps the context it got. Each run appends its name
+/// to runs.log.
+const MILO: &str = r#"
+[[pipeline.phase]]
+name = "gen"
+cmd = "echo gen >> runs.log; mkdir -p out; cat proto/*.proto > out/a.rs; echo \"bytes=$(wc -c < out/a.rs)\" >> \"$MILO_OUTPUT\""
+inputs = ["proto/*.proto"]
+outputs = ["out/*.rs"]
+env_inputs = ["MILO_TEST_PROTOC"]
+
+[[pipeline.phase]]
+name = "build"
+cmd = "echo build >> runs.log"
+inputs = ["out/*.rs"]
+depends_on = ["gen"]
+
+[[pipeline.phase]]
+name = "report"
+cmd = "echo report >> runs.log; cp \"$MILO_CONTEXT\" context.json"
+depends_on = ["gen"]
+"#;
+
+fn project() -> Test {
+    Test::new()
+        .milo_toml(MILO)
+        .file("proto/a.proto", "message A {}\n")
+        .file("proto/b.proto", "message B {}\n")
+        .env_remove("MILO_TEST_PROTOC")
+}
+
+/// The phases that ran since the last look (runs.log, emptied), sorted: phases that may
+/// run in either order (build and report) are compared as sets.
+fn ran(out: &Output) -> Vec<String> {
+    let path = out.root.join("runs.log");
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let _ = std::fs::remove_file(&path);
+    let mut names: Vec<String> = text.lines().map(str::to_owned).collect();
+    names.sort();
+    names
+}
+
+/// The timeline of the last run.
+fn timeline(out: &Output) -> Value {
+    serde_json::from_str(&out.read("target/milo/timeline.json")).expect("the timeline is JSON")
+}
+
+fn status(tl: &Value, name: &str) -> String {
+    let phases = tl["phases"].as_array().expect("phases");
+    let phase = phases.iter().find(|p| p["name"] == name).expect("the phase");
+    phase["status"].as_str().expect("status").to_owned()
+}
+
+/// `run` in the folder of `out`.
+fn run_again(out: Output) -> Output {
+    out.then().arg("run").run()
+}
+
+/// A first run that recorded every phase.
+fn recorded() -> Output {
+    let out = project().arg("run").run();
+    out.success();
+    assert_eq!(ran(&out), ["build", "gen", "report"]);
+    out
+}
+
+fn edit(root: &Path, path: &str, text: &str) {
+    std::fs::write(root.join(path), text).expect("edit a file");
+}
+
+#[test]
+fn a_second_run_skips_and_dependents_get_the_recorded_result() {
+    let out = run_again(recorded());
+    out.success();
+    assert_eq!(ran(&out), ["report"], "only the phase without inputs runs");
+    // Off a terminal, event lines and the summary go to stdout.
+    assert!(out.stdout.contains("≡ gen up to date\n"), "{}", out.stdout);
+    assert!(out.stdout.contains("≡ build up to date\n"), "{}", out.stdout);
+    let tl = timeline(&out);
+    assert_eq!(tl["schema_version"], 2);
+    assert_eq!(
+        (status(&tl, "gen"), status(&tl, "build")),
+        ("up_to_date".into(), "up_to_date".into())
+    );
+    assert_eq!(tl["progress"], 1.0);
+    let context: Value = serde_json::from_str(&out.read("context.json")).expect("context");
+    assert_eq!(context["gen"]["outputs"]["bytes"], "26", "{context}");
+    let summary = out.stdout.lines().find(|l| l.starts_with("gen ")).unwrap_or_default();
+    assert!(summary.contains("up_to_date"), "the summary names the status: {}", out.stdout);
+}
+
+#[test]
+fn touching_a_file_is_not_a_change_but_editing_it_is() {
+    let out = recorded();
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(60);
+    let file = std::fs::File::options().append(true).open(out.root.join("proto/a.proto"));
+    file.and_then(|f| f.set_modified(later)).expect("touch");
+    let out = run_again(out);
+    assert_eq!(ran(&out), ["report"], "a new modification time alone changes nothing");
+
+    edit(&out.root, "proto/a.proto", "message A { int32 x = 1; }\n");
+    let explained = out.then().arg("explain").run();
+    explained.success();
+    assert_eq!(
+        explained.stdout,
+        "gen     would run: proto/a.proto changed\n\
+         build   up to date unless gen's result changes (it will run)\n\
+         report  would run: no `inputs`, so it always runs\n"
+    );
+    let out = run_again(explained);
+    assert_eq!(ran(&out), ["build", "gen", "report"], "out/a.rs changed with it");
+}
+
+#[test]
+fn editing_an_upstream_output_reruns_the_downstream_only() {
+    let out = recorded();
+    edit(&out.root, "out/a.rs", "hand edit\n");
+    let explained = out.then().args(["explain", "gen", "build"]).run();
+    assert_eq!(explained.stdout, "gen    up to date\nbuild  would run: out/a.rs changed\n");
+    let out = run_again(explained);
+    assert_eq!(ran(&out), ["build", "report"]);
+    assert_eq!(out.read("out/a.rs"), "hand edit\n", "gen did not run over the edit");
+}
+
+#[test]
+fn an_env_input_change_reruns() {
+    let out = project().arg("run").env("MILO_TEST_PROTOC", "1").run();
+    out.success();
+    ran(&out);
+    let same = out.then().arg("run").env("MILO_TEST_PROTOC", "1").run();
+    assert_eq!(ran(&same), ["report"]);
+    let explained = same.then().args(["explain", "gen"]).env("MILO_TEST_PROTOC", "2").run();
+    assert_eq!(explained.stdout, "gen  would run: MILO_TEST_PROTOC changed\n");
+    let changed = explained.then().arg("run").env("MILO_TEST_PROTOC", "2").run();
+    // gen wrote the same out/a.rs and the same result: build stays up to date.
+    assert_eq!(ran(&changed), ["gen", "report"]);
+    let fingerprints = changed.read("target/milo/fingerprints.json");
+    assert!(fingerprints.contains("MILO_TEST_PROTOC"), "the name is recorded");
+    assert!(!fingerprints.contains("\"2\""), "the value is not: {fingerprints}");
+}
+
+#[test]
+fn a_deleted_output_reruns_its_phase() {
+    let out = recorded();
+    std::fs::remove_file(out.root.join("out/a.rs")).expect("delete the output");
+    let explained = out.then().args(["explain", "gen"]).run();
+    assert_eq!(explained.stdout, "gen  would run: output out/a.rs missing\n");
+    let out = run_again(explained);
+    assert_eq!(ran(&out), ["gen", "report"], "build sees the same out/a.rs again");
+}
+
+#[test]
+fn force_runs_everything_and_records_it() {
+    let out = recorded();
+    let forced = out.then().args(["run", "--force"]).run();
+    forced.success();
+    assert_eq!(ran(&forced), ["build", "gen", "report"]);
+    let out = run_again(forced);
+    assert_eq!(ran(&out), ["report"]);
+}
+
+#[test]
+fn explain_names_each_cause() {
+    let fresh = project().arg("explain").run();
+    fresh.success();
+    assert_eq!(
+        fresh.stdout,
+        "gen     would run: never succeeded\n\
+         build   would run: no file matches inputs glob `out/*.rs` (+1 more)\n\
+         report  would run: no `inputs`, so it always runs\n"
+    );
+    let out = fresh.then().arg("run").run();
+    ran(&out);
+    let explain = |out: Output, milo: &str, phase: &str| -> (Output, String) {
+        let out = out.then().milo_toml(milo).args(["explain", "-v", phase]).run();
+        out.success();
+        let text = out.stdout.clone();
+        (out, text)
+    };
+
+    let (out, text) = explain(out, MILO, "gen");
+    assert_eq!(text, "gen  up to date\n");
+    let (out, text) = explain(out, &MILO.replace("cat proto", "cat  proto"), "gen");
+    assert_eq!(text, "gen  would run: command changed\n");
+    let cwd = MILO.replace("env_inputs = [", "cwd = \"proto\"\nenv_inputs = [");
+    let (out, text) = explain(out, &cwd, "gen");
+    assert_eq!(text, "gen  would run: cwd changed\n");
+    let nothing =
+        MILO.replace("inputs = [\"proto/*.proto\"]", "inputs = [\"proto/*.proto\", \"none/*.x\"]");
+    let (out, text) = explain(out, &nothing, "gen");
+    assert_eq!(text, "gen  would run: no file matches inputs glob `none/*.x`\n");
+
+    std::fs::remove_file(out.root.join("proto/b.proto")).expect("remove");
+    edit(&out.root, "proto/c.proto", "message C { int32 c = 1; }\n");
+    let (out, text) = explain(out, MILO, "gen");
+    assert_eq!(
+        text,
+        "gen  would run: proto/b.proto removed (+1 more)\n       proto/b.proto removed\n       proto/c.proto added\n"
+    );
+
+    // gen runs alone with its new inputs: build last ran with its old result.
+    let alone = out.then().args(["run", "gen"]).run();
+    alone.success();
+    let (out, text) = explain(alone, MILO, "build");
+    assert_eq!(
+        text,
+        "build  would run: gen's result changed (+1 more)\n         gen's result changed\n         out/a.rs changed\n"
+    );
+
+    // A run that fails leaves the last success standing for nothing.
+    let failing = MILO.replace("echo gen >> runs.log;", "echo gen >> runs.log; exit 3;");
+    edit(&out.root, "proto/c.proto", "message C2 {}\n");
+    let failed = out.then().milo_toml(&failing).arg("run").run();
+    failed.code(1);
+    edit(&failed.root, "proto/c.proto", "message C { int32 c = 1; }\n");
+    let (_, text) = explain(failed, MILO, "gen");
+    assert_eq!(text, "gen  would run: its last run did not succeed\n");
+}
+
+#[test]
+fn dry_run_shows_the_verdicts_and_check_warns_about_empty_globs() {
+    let out = recorded();
+    edit(&out.root, "proto/a.proto", "message A2 {}\n");
+    let plan = out.then().args(["run", "--dry-run"]).run();
+    plan.success();
+    assert!(plan.stdout.contains("[would run: proto/a.proto changed]"), "{}", plan.stdout);
+    assert!(
+        plan.stdout.contains("[up to date unless gen's result changes (it will run)]"),
+        "{}",
+        plan.stdout
+    );
+    assert!(ran(&plan).is_empty(), "a dry run runs nothing");
+
+    let nothing = MILO.replace("proto/*.proto", "protos/*.proto");
+    let checked = plan.then().milo_toml(&nothing).arg("check").run();
+    checked.success();
+    assert!(
+        checked.stderr.contains(
+            "warning: phase `gen`: no file matches inputs glob `protos/*.proto`; while none does, the phase always runs"
+        ),
+        "{}",
+        checked.stderr
+    );
+}
+
+#[test]
+fn a_corrupt_fingerprints_file_is_a_warning_and_everything_runs() {
+    let out = recorded();
+    edit(&out.root, "target/milo/fingerprints.json", "{ not json");
+    let out = run_again(out);
+    out.success();
+    assert!(
+        out.stderr.contains("warning: ignoring `")
+            && out.stderr.contains("fingerprints.json`: it is not valid"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(ran(&out), ["build", "gen", "report"]);
+    let out = run_again(out);
+    assert_eq!(ran(&out), ["report"], "the file was written anew");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn an_unreadable_input_runs_the_phase_with_a_note() {
+    // Reading /proc/self/mem at offset 0 fails (EIO) for anyone, root included.
+    let out = project().folder("special").run();
+    std::os::unix::fs::symlink("/proc/self/mem", out.root.join("special/mem")).expect("symlink");
+    let milo =
+        MILO.replace("inputs = [\"proto/*.proto\"]", "inputs = [\"proto/*.proto\", \"special/*\"]");
+    let first = out.then().milo_toml(&milo).arg("run").run();
+    first.success();
+    ran(&first);
+    let second = first.then().arg("run").run();
+    second.success();
+    assert_eq!(ran(&second), ["gen", "report"], "never recorded: it runs every time");
+    assert!(
+        second.stdout.contains("special/mem could not be read (input/output error)"),
+        "the note is in the phase's output: {}",
+        second.stdout
+    );
+}
+
+#[test]
+fn a_bad_glob_is_a_located_error() {
+    let out = Test::new()
+        .milo_toml("[[pipeline.phase]]\nname = \"gen\"\ncmd = \"true\"\ninputs = [\"src/[a.rs\"]\noutputs = [\"x\"]\n")
+        .arg("check")
+        .run();
+    out.code(2);
+    let err = out.stderr_exact();
+    assert!(
+        err.contains("error: invalid glob `src/[a.rs` in `inputs`\n --> Milo.toml:4:11"),
+        "{err}"
+    );
+    assert!(err.contains("unclosed character class; missing ']'"), "{err}");
+    let without = Test::new()
+        .milo_toml("[[pipeline.phase]]\nname = \"gen\"\ncmd = \"true\"\noutputs = [\"x\"]\n")
+        .arg("check")
+        .run();
+    without.code(2);
+    assert!(
+        without
+            .stderr
+            .contains("error: `outputs` without `inputs` is never checked\n --> Milo.toml:4:11"),
+        "{}",
+        without.stderr
+    );
+}
+
+#[test]
+fn the_library_skips_up_to_date_closures_and_hands_on_their_result() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use milo::exec::RunOptions;
+    use milo::{Phase, PhaseStatus, Pipeline};
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("schema.sql"), "create table t (x int);\n").expect("write");
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&calls);
+    let pipeline = Pipeline::new("codegen")
+        .phase(
+            Phase::func("schema", move |_| {
+                counted.fetch_add(1, Ordering::SeqCst);
+                Ok::<_, std::io::Error>(serde_json::json!({"tables": 1}))
+            })
+            .inputs(["schema.sql"]),
+        )
+        .phase(
+            Phase::func("bindings", |ctx| {
+                let tables = ctx.dependency("schema").map(|r| r["tables"].clone());
+                Ok::<_, std::io::Error>(serde_json::json!({ "from": tables }))
+            })
+            .depends_on(["schema"]),
+        )
+        .dir(dir.path())
+        .build()
+        .expect("valid");
+    let options = || RunOptions {
+        timeline: Some(dir.path().join("out/timeline.json")),
+        ..RunOptions::default()
+    };
+    let first = pipeline.run(options()).expect("run").state;
+    assert_eq!(first.phase("schema").map(|p| p.status), Some(PhaseStatus::Completed));
+    let second = pipeline.run(options()).expect("run").state;
+    assert_eq!(second.phase("schema").map(|p| p.status), Some(PhaseStatus::UpToDate));
+    assert_eq!(calls.load(Ordering::SeqCst), 1, "the closure ran once");
+    let bindings = second.phase("bindings").and_then(|p| p.result.clone());
+    assert_eq!(bindings, Some(serde_json::json!({"from": 1})), "the recorded result was handed on");
+    let forced = pipeline.run(RunOptions { force: true, ..options() }).expect("run").state;
+    assert_eq!(forced.phase("schema").map(|p| p.status), Some(PhaseStatus::Completed));
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn fingerprints_that_cannot_be_written_are_a_warning_not_a_failure() {
+    let out = recorded();
+    let path = out.root.join("target/milo/fingerprints.json");
+    std::fs::remove_file(&path).expect("remove");
+    std::fs::create_dir(&path).expect("a folder in the way");
+    let out = run_again(out);
+    out.success();
+    let all = format!("{}{}", out.stdout, out.stderr);
+    assert!(all.contains("warning: could not write the fingerprints `"), "{all}");
+    assert!(all.contains("they run again next time"), "{all}");
+    assert_eq!(ran(&out), ["build", "gen", "report"]);
+    let tl = timeline(&out);
+    let warnings = tl["warnings"].as_array().expect("warnings");
+    assert!(warnings.iter().any(|w| w["path"] == "fingerprints.json"), "{tl:#}");
+}
