@@ -40,7 +40,10 @@ pub use reducer::reduce;
 pub use state::{
     LogLine, LogRing, PhaseState, PhaseStatus, PipelineState, PipelineStatus, progress,
 };
-pub use store::{StateHandle, Store, active_pipeline, set_active_pipeline, with_active_pipeline};
+pub use store::{
+    StateHandle, Store, active_pipeline, clear_active_pipeline, set_active_pipeline,
+    with_active_pipeline,
+};
 pub use timeline::Timeline;
 
 // Effects: the only code that touches processes, files, clocks and terminals.

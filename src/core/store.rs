@@ -230,7 +230,8 @@ impl StateHandle {
 static ACTIVE: Mutex<Option<StateHandle>> = Mutex::new(None);
 
 /// Publishes `handle` as the active pipeline, the one [`active_pipeline`] reads; `None`
-/// clears it. The executor publishes its store's handle while it runs.
+/// clears it. The executor publishes its store's handle while it runs, and clears it with
+/// [`clear_active_pipeline`] when the run ends.
 ///
 /// ```
 /// use milo::{Action, Phase, PhaseStatus, Pipeline, PipelineState, Store};
@@ -249,6 +250,48 @@ static ACTIVE: Mutex<Option<StateHandle>> = Mutex::new(None);
 /// ```
 pub fn set_active_pipeline(handle: Option<StateHandle>) {
     *ACTIVE.lock().unwrap_or_else(PoisonError::into_inner) = handle;
+}
+
+/// Clears the active pipeline if it is still `handle`, and leaves it alone otherwise: a run
+/// that ends clears its own handle, never that of a run which started after it.
+///
+/// ```
+/// use std::sync::{Arc, Barrier};
+/// use milo::{Phase, Pipeline};
+/// use serde_json::json;
+/// // A doc test runs in a process of its own: only these two runs publish here.
+/// let both_running = Arc::new(Barrier::new(2));
+/// let first_ended = Arc::new(Barrier::new(2));
+/// let meet = Arc::clone(&both_running);
+/// let first = Pipeline::new("first")
+///     .phase(Phase::func("wait", move |_ctx| {
+///         meet.wait();
+///         Ok::<_, std::io::Error>(json!(null))
+///     }))
+///     .build()?;
+/// let (meet, ended) = (Arc::clone(&both_running), Arc::clone(&first_ended));
+/// let second = Pipeline::new("second")
+///     .phase(Phase::func("probe", move |_ctx| {
+///         meet.wait();
+///         ended.wait();
+///         Ok::<_, std::io::Error>(json!(milo::with_active_pipeline(|s| s.name.clone())))
+///     }))
+///     .build()?;
+/// let first = std::thread::spawn(move || first.run(Default::default()).map(|_| ()));
+/// let second = std::thread::spawn(move || second.run(Default::default()));
+/// first.join().expect("first run")?;
+/// first_ended.wait();
+/// let state = second.join().expect("second run")?.state;
+/// let seen = state.phase("probe").and_then(|p| p.result.clone());
+/// assert_eq!(seen, Some(json!("second")), "the first run to end left the second published");
+/// assert!(milo::active_pipeline().is_none(), "cleared when the last run ends");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn clear_active_pipeline(handle: &StateHandle) {
+    let mut active = ACTIVE.lock().unwrap_or_else(PoisonError::into_inner);
+    if active.as_ref().is_some_and(|published| Arc::ptr_eq(&published.0, &handle.0)) {
+        *active = None;
+    }
 }
 
 /// The latest state of the active pipeline, if one is published: how a run is going, read

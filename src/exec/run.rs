@@ -18,7 +18,7 @@ use crate::observe::checks::Checks;
 use crate::pipeline::Pipeline;
 use crate::schedule::Plan;
 use crate::state::PipelineState;
-use crate::store::{StateHandle, Store, set_active_pipeline};
+use crate::store::{StateHandle, Store, clear_active_pipeline, set_active_pipeline};
 
 /// A prepared run: the store exists (subscribe to it, hand its state to other threads),
 /// nothing has started. [`execute`](Self::execute) runs it.
@@ -126,7 +126,7 @@ impl Run {
         // Dropping the loop ends whatever is left of the phases, then stops hearing SIGCHLD.
         drop(engine);
         self.cancel.set_waker(None);
-        set_active_pipeline(None);
+        clear_active_pipeline(&self.store.handle());
         self.store.hold_forwarding(false);
         Ok(self.recorder.finish(self.store))
     }
