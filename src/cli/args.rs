@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::ci::{Flavour, OutputMode};
+use crate::export::Ci;
 use crate::reports::Format;
 
 /// Run a pipeline of named phases from Milo.toml.
@@ -226,24 +227,66 @@ impl From<OutputChoice> for OutputMode {
     }
 }
 
-/// `--ci`: the CI service the log goes to.
+/// A CI service: what `run --ci` writes its log for, `init --ci` writes a workflow for and
+/// `export` writes a pipeline for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum CiChoice {
-    /// GitHub Actions: groups, `::error` annotations, the step summary, `$GITHUB_OUTPUT`.
+pub enum CiService {
+    /// GitHub Actions.
     Github,
-    /// GitLab CI: collapsible sections.
+    /// GitLab CI.
     Gitlab,
-    /// No CI service: plain lines.
-    None,
+}
+
+impl CiService {
+    /// The name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Github => "github",
+            Self::Gitlab => "gitlab",
+        }
+    }
+}
+
+impl From<CiService> for Flavour {
+    fn from(service: CiService) -> Self {
+        match service {
+            CiService::Github => Self::Github,
+            CiService::Gitlab => Self::Gitlab,
+        }
+    }
+}
+
+impl From<CiService> for Ci {
+    fn from(service: CiService) -> Self {
+        match service {
+            CiService::Github => Self::Github,
+            CiService::Gitlab => Self::Gitlab,
+        }
+    }
+}
+
+/// `run --ci`: a [`CiService`], or `none` (plain lines, even in CI).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CiChoice(pub Option<CiService>);
+
+impl ValueEnum for CiChoice {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[Self(Some(CiService::Github)), Self(Some(CiService::Gitlab)), Self(None)]
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        match self.0 {
+            Some(service) => service.to_possible_value(),
+            None => {
+                Some(clap::builder::PossibleValue::new("none").help("No CI service: plain lines"))
+            }
+        }
+    }
 }
 
 impl From<CiChoice> for Flavour {
     fn from(choice: CiChoice) -> Self {
-        match choice {
-            CiChoice::Github => Self::Github,
-            CiChoice::Gitlab => Self::Gitlab,
-            CiChoice::None => Self::None,
-        }
+        choice.0.map_or(Self::None, Self::from)
     }
 }
 
@@ -285,16 +328,7 @@ pub struct InitArgs {
     /// Instead of Milo.toml, write a CI workflow that runs the pipeline and keeps
     /// `target/milo/` (`.github/workflows/milo.yml` or `.gitlab-ci.yml`).
     #[arg(long, value_enum, value_name = "PROVIDER", conflicts_with = "template")]
-    pub ci: Option<CiProvider>,
-}
-
-/// A CI service `init --ci` writes a workflow for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum CiProvider {
-    /// GitHub Actions: `.github/workflows/milo.yml`.
-    Github,
-    /// GitLab CI: `.gitlab-ci.yml`.
-    Gitlab,
+    pub ci: Option<CiService>,
 }
 
 /// `cargo milo report`.
@@ -398,19 +432,10 @@ pub struct MergeArgs {
 /// `cargo milo export`.
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// The CI system.
+    /// The CI service to write the pipeline for.
     #[arg(value_enum, value_name = "CI")]
-    pub ci: CiSystem,
+    pub ci: CiService,
     /// Write the file here (default: print it).
     #[arg(short, long, value_name = "PATH")]
     pub output: Option<PathBuf>,
-}
-
-/// The CI systems `export` writes for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum CiSystem {
-    /// A GitHub Actions workflow (`.github/workflows/milo.yml`).
-    Github,
-    /// A GitLab CI pipeline (`.gitlab-ci.yml`).
-    Gitlab,
 }

@@ -4,9 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use super::load::{current_dir, load, print, shown};
-use super::{CiSystem, ExportArgs, GlobalArgs};
+use super::{ExportArgs, GlobalArgs};
 use crate::error::Error;
-use crate::export::{Ci, ExportContext, ExportError, export};
+use crate::export::{ExportContext, ExportError, export};
 
 /// Writes the CI file for the loaded pipeline.
 pub fn execute(global: &GlobalArgs, args: &ExportArgs) -> Result<(), Error> {
@@ -21,18 +21,15 @@ pub fn execute(global: &GlobalArgs, args: &ExportArgs) -> Result<(), Error> {
         None if file.starts_with(&root) => None,
         None => Some(file.display().to_string()),
     };
-    let (ci, name) = match args.ci {
-        CiSystem::Github => (Ci::Github, "github"),
-        CiSystem::Gitlab => (Ci::Gitlab, "gitlab"),
-    };
     let output = args.output.as_ref().map(|o| cwd.join(o));
-    let mut command = format!("cargo milo export {name}");
+    let mut command = format!("cargo milo export {}", args.ci.name());
     if let Some(out) = &output {
         let rel = out.strip_prefix(&root).map_or_else(|_| out.display().to_string(), slashed);
         command = format!("{command} -o {rel}");
     }
     let context = ExportContext { root: root.clone(), config, command };
-    let text = export(&loaded.pipeline, ci, &context).map_err(|e| explain(&e, &root))?;
+    let text =
+        export(&loaded.pipeline, args.ci.into(), &context).map_err(|e| explain(&e, &root))?;
     match output {
         Some(out) => {
             if let Some(parent) = out.parent() {

@@ -5,7 +5,7 @@ use std::io::Write as _;
 use std::path::Path;
 
 use super::load::{current_dir, shown};
-use super::{CiProvider, GlobalArgs, InitArgs};
+use super::{CiService, GlobalArgs, InitArgs};
 use crate::discover::FILE_NAME;
 use crate::error::Error;
 
@@ -16,15 +16,15 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("workspace", include_str!("../../templates/workspace.toml")),
 ];
 
-/// The CI workflows, by provider: where they go and what they hold.
-pub const CI_TEMPLATES: &[(CiProvider, &str, &str)] = &[
-    (
-        CiProvider::Github,
-        ".github/workflows/milo.yml",
-        include_str!("../../templates/ci/github.yml"),
-    ),
-    (CiProvider::Gitlab, ".gitlab-ci.yml", include_str!("../../templates/ci/gitlab-ci.yml")),
-];
+/// The CI workflow for `service`: where it goes and what it holds.
+pub fn ci_template(service: CiService) -> (&'static str, &'static str) {
+    match service {
+        CiService::Github => {
+            (".github/workflows/milo.yml", include_str!("../../templates/ci/github.yml"))
+        }
+        CiService::Gitlab => (".gitlab-ci.yml", include_str!("../../templates/ci/gitlab-ci.yml")),
+    }
+}
 
 /// Writes the template to `-f PATH` or `./Milo.toml`, or with `--ci` the CI workflow.
 pub fn execute(global: &GlobalArgs, args: &InitArgs) -> Result<(), Error> {
@@ -51,10 +51,8 @@ pub fn execute(global: &GlobalArgs, args: &InitArgs) -> Result<(), Error> {
 }
 
 /// Writes the CI workflow of `ci` under the current folder (the repository's root).
-fn ci_workflow(global: &GlobalArgs, ci: CiProvider) -> Result<(), Error> {
-    let Some((_, file, text)) = CI_TEMPLATES.iter().find(|(p, _, _)| *p == ci) else {
-        return Ok(());
-    };
+fn ci_workflow(global: &GlobalArgs, ci: CiService) -> Result<(), Error> {
+    let (file, text) = ci_template(ci);
     let path = current_dir()?.join(file);
     create_new(
         &path,
@@ -138,11 +136,9 @@ mod tests {
             let lines = text.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#'));
             lines.collect::<Vec<_>>().join("\n")
         };
-        for (provider, file, text) in super::CI_TEMPLATES {
-            assert!(
-                strip(readme).contains(&strip(text)),
-                "README's {provider:?} workflow ({file})"
-            );
+        for service in <super::CiService as clap::ValueEnum>::value_variants() {
+            let (file, text) = super::ci_template(*service);
+            assert!(strip(readme).contains(&strip(text)), "README's {service:?} workflow ({file})");
         }
     }
 

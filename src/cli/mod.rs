@@ -29,10 +29,9 @@ use std::process::ExitCode;
 use clap::Parser;
 
 pub use args::{
-    CiChoice, CiProvider, CiSystem, Cli, ColorChoice, Command, CompletionsArgs, ExplainArgs,
-    ExportArgs, GlobalArgs, GraphArgs, GraphFormat, InitArgs, McpArgs, MergeArgs, OutputChoice,
-    ProgressChoice, ReportArgs, ReportFormat, ReportSpec, RunArgs, TimelineArgs, TimelineCommand,
-    ViewArgs,
+    CiChoice, CiService, Cli, ColorChoice, Command, CompletionsArgs, ExplainArgs, ExportArgs,
+    GlobalArgs, GraphArgs, GraphFormat, InitArgs, McpArgs, MergeArgs, OutputChoice, ProgressChoice,
+    ReportArgs, ReportFormat, ReportSpec, RunArgs, TimelineArgs, TimelineCommand, ViewArgs,
 };
 pub use load::load as load_config;
 
