@@ -1,4 +1,8 @@
 //! clap definitions for every command and the global flags.
+//!
+//! The doc comments on arguments, values and commands are the `--help` text, which shows
+//! them verbatim: they name flags, variables and formats without Markdown backticks.
+#![allow(clippy::doc_markdown)]
 
 use std::path::PathBuf;
 
@@ -29,7 +33,7 @@ pub struct GlobalArgs {
     /// Path to Cargo.toml: search for Milo.toml from its folder.
     #[arg(long, global = true, value_name = "PATH")]
     pub manifest_path: Option<PathBuf>,
-    /// Coloring: auto, always, never (`NO_COLOR` and `CARGO_TERM_COLOR` are honoured).
+    /// Coloring: auto, always, never (NO_COLOR and CARGO_TERM_COLOR are honoured).
     #[arg(long, global = true, value_enum, value_name = "WHEN")]
     pub color: Option<ColorChoice>,
     /// Print less: only errors and the final result.
@@ -43,7 +47,7 @@ pub struct GlobalArgs {
 /// When to use colors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {
-    /// Colors when the output is a terminal and `NO_COLOR` is unset.
+    /// Colors when the output is a terminal and NO_COLOR is unset.
     Auto,
     /// Always.
     Always,
@@ -71,16 +75,16 @@ pub enum Command {
     /// Say, per phase, whether it would run and why: the first difference since its last
     /// success, or "up to date".
     Explain(ExplainArgs),
-    /// Print a shell completion script for `cargo-milo` (bash, zsh, fish, elvish, powershell).
+    /// Print a shell completion script for cargo-milo (bash, zsh, fish, elvish, powershell).
     Completions(CompletionsArgs),
     /// Serve the pipeline to agents: a Model Context Protocol server over stdin/stdout.
     Mcp(McpArgs),
-    /// Write a report of a recorded timeline: `JUnit` XML, Chrome trace, HTML or Markdown.
+    /// Write a report of a recorded timeline: JUnit XML, Chrome trace, HTML or Markdown.
     Report(ReportArgs),
-    /// Work with recorded timelines: `timeline merge`.
+    /// Work with recorded timelines: merge the partial timelines of one pipeline.
     Timeline(TimelineArgs),
-    /// Write the pipeline as CI jobs (one per phase, `needs:` from the graph) for GitHub
-    /// Actions or GitLab CI.
+    /// Write the pipeline as CI jobs for GitHub Actions or GitLab CI: one job per phase,
+    /// after the jobs of its dependencies.
     Export(ExportArgs),
 }
 
@@ -112,14 +116,14 @@ pub struct RunArgs {
     #[arg(value_name = "TARGET")]
     pub targets: Vec<String>,
     /// Run exactly the TARGETs, none of their dependencies: their dependencies' results come
-    /// from `--results-from DIR` (how each job of an exported CI pipeline runs its phase).
+    /// from --results-from DIR (how each job of an exported CI pipeline runs its phase).
     #[arg(long, requires = "targets", conflicts_with = "affected")]
     pub only: bool,
-    /// With `--only`: a folder of recorded timelines (searched recursively) holding the
-    /// results of the dependencies `--only` does not run.
+    /// With --only: a folder of recorded timelines (searched recursively) holding the
+    /// results of the dependencies --only does not run.
     #[arg(long, value_name = "DIR", requires = "only")]
     pub results_from: Option<PathBuf>,
-    /// Most phases at once (default: `jobs` in Milo.toml, else available parallelism).
+    /// Most phases at once (default: the jobs setting in Milo.toml, else available parallelism).
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<usize>,
     /// Cancel running phases as soon as one fails.
@@ -132,7 +136,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub no_capture: bool,
     /// Leave processes that phases started outside their process groups (daemons) running
-    /// after the run, as `keep_daemons = true` does for one phase.
+    /// after the run, as keep_daemons = true in Milo.toml does for one phase.
     #[arg(long)]
     pub keep_daemons: bool,
     /// Write the timeline here.
@@ -156,16 +160,16 @@ pub struct RunArgs {
     pub progress: ProgressChoice,
     /// How phase output is shown without bars: prefixed (live lines, the default), grouped
     /// (a block per phase when it ends; the default in CI) or errors (failed phases only).
-    /// Given here, it also turns bars off (unless `--progress always`).
+    /// Given here, it also turns bars off (unless --progress always).
     #[arg(long, value_enum, value_name = "MODE")]
     pub output: Option<OutputChoice>,
     /// The CI service the log goes to: github, gitlab or none (default: detected from
-    /// `GITHUB_ACTIONS` / `GITLAB_CI`). Given here, it also turns bars off (unless
-    /// `--progress always`).
+    /// GITHUB_ACTIONS / GITLAB_CI). Given here, it also turns bars off (unless
+    /// --progress always).
     #[arg(long, value_enum, value_name = "SERVICE")]
     pub ci: Option<CiChoice>,
     /// Write a report when the run ends, failed or cancelled too (repeatable):
-    /// `junit=target/milo/junit.xml`; formats: junit, trace, html, markdown.
+    /// e.g. junit=target/milo/junit.xml; formats: junit, trace, html, markdown.
     #[arg(long = "report", value_name = "FORMAT=PATH", value_parser = parse_report)]
     pub reports: Vec<ReportSpec>,
 }
@@ -209,7 +213,7 @@ fn parse_report(text: &str) -> Result<ReportSpec, String> {
 /// `--output`: how phase output is shown without bars.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputChoice {
-    /// Each line as it arrives, as `name │ line`.
+    /// Each line as it arrives, as name │ line.
     Prefixed,
     /// Each phase's output as one block when it ends.
     Grouped,
@@ -322,11 +326,11 @@ pub enum GraphFormat {
 /// `cargo milo init`.
 #[derive(Debug, Args)]
 pub struct InitArgs {
-    /// The template: `minimal`, `rust-ci` or `workspace` (per-package phases).
+    /// The template: minimal, rust-ci or workspace (per-package phases).
     #[arg(long, short, default_value = "rust-ci", value_name = "NAME")]
     pub template: String,
     /// Instead of Milo.toml, write a CI workflow that runs the pipeline and keeps
-    /// `target/milo/` (`.github/workflows/milo.yml` or `.gitlab-ci.yml`).
+    /// target/milo/ (.github/workflows/milo.yml or .gitlab-ci.yml).
     #[arg(long, value_enum, value_name = "PROVIDER", conflicts_with = "template")]
     pub ci: Option<CiService>,
 }
@@ -348,9 +352,9 @@ pub struct ReportArgs {
 /// Report formats on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ReportFormat {
-    /// `JUnit` XML: a testsuite for the pipeline, a testcase per phase.
+    /// JUnit XML: a testsuite for the pipeline, a testcase per phase.
     Junit,
-    /// Chrome trace-event JSON (Perfetto, `chrome://tracing`).
+    /// Chrome trace-event JSON (Perfetto, chrome://tracing).
     Trace,
     /// One self-contained HTML page.
     Html,
@@ -396,7 +400,7 @@ pub struct CompletionsArgs {
 /// `cargo milo mcp`.
 #[derive(Debug, Args)]
 pub struct McpArgs {
-    /// Offer the `run` and `cancel` tools (without it the server is read-only).
+    /// Offer the run and cancel tools (without it the server is read-only).
     #[arg(long)]
     pub allow_run: bool,
 }
@@ -420,11 +424,11 @@ pub enum TimelineCommand {
 /// `cargo milo timeline merge`.
 #[derive(Debug, Args)]
 pub struct MergeArgs {
-    /// Timeline files, or folders searched recursively for them (every `*.json` holding
-    /// `schema_version` and `phases`).
+    /// Timeline files, or folders searched recursively for them (every *.json holding
+    /// schema_version and phases).
     #[arg(value_name = "FILE|DIR", required = true)]
     pub inputs: Vec<PathBuf>,
-    /// Write the merged timeline here; the phases' logs go to `logs/` beside it.
+    /// Write the merged timeline here; the phases' logs go to logs/ beside it.
     #[arg(short, long, value_name = "OUT")]
     pub output: PathBuf,
 }
@@ -438,4 +442,33 @@ pub struct ExportArgs {
     /// Write the file here (default: print it).
     #[arg(short, long, value_name = "PATH")]
     pub output: Option<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    /// Every help text, short and long, of `command` and its subcommands, with their names.
+    fn helps(command: &mut clap::Command, path: &str, out: &mut Vec<(String, String)>) {
+        let path = format!("{path} {}", command.get_name()).trim().to_owned();
+        out.push((format!("{path} -h"), command.render_help().to_string()));
+        out.push((format!("{path} --help"), command.render_long_help().to_string()));
+        for sub in command.get_subcommands_mut() {
+            helps(sub, &path, out);
+        }
+    }
+
+    #[test]
+    fn help_texts_hold_no_markdown_backticks() {
+        let mut cli = Cli::command();
+        cli.build();
+        let mut all = Vec::new();
+        helps(&mut cli, "", &mut all);
+        assert!(all.len() > 20, "every command's help: {}", all.len());
+        for (command, help) in all {
+            assert!(!help.contains('`'), "`{command}` shows a backtick:\n{help}");
+        }
+    }
 }
