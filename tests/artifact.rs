@@ -1,6 +1,7 @@
 //! Where the timeline goes: a path that cannot hold it fails before any phase runs; a log
 //! or timeline write that fails later is reported, and the run goes on.
 
+use crate::run_support::{phase, run, timeline, wait_until};
 use crate::support::Test;
 
 const MARKER: &str = "[[pipeline.phase]]\nname = \"touch\"\ncmd = \"touch ran\"\n";
@@ -126,4 +127,37 @@ fn a_final_timeline_that_cannot_be_written_keeps_the_runs_exit_code() {
         // The logs are whole all the same.
         assert!(out.read("t/logs/b.log").ends_with("from-b\n"));
     }
+}
+
+#[test]
+fn the_live_timeline_shows_each_phase_as_it_ends() {
+    // A chain in which each phase waits for the one before to show up completed in the live
+    // timeline (its output is there only then), beside a phase whose entry, written once,
+    // is copied by every later rewrite: a rewrite that missed a change, or damaged what it
+    // copied, leaves a phase waiting (exit 9) or the final file wrong.
+    let mut toml = String::from("[pipeline]\njobs = 2\n");
+    toml += "[[pipeline.phase]]\nname = \"quiet\"\nparallel = true\n";
+    toml += "cmd = '''echo 'é \"q\"' '''\n";
+    toml += &(0..6)
+        .map(|k| {
+            let (deps, wait) = if k == 0 {
+                (String::new(), String::from("true"))
+            } else {
+                let grep = format!("grep -q '\"k\": \"done-{}\"' tl.json", k - 1);
+                (format!("depends_on = [\"p{}\"]\n", k - 1), wait_until(&grep))
+            };
+            format!(
+                "[[pipeline.phase]]\nname = \"p{k}\"\n{deps}\
+                 cmd = '''{wait}; echo k=done-{k} >> \"$MILO_OUTPUT\"'''\n"
+            )
+        })
+        .collect::<Vec<_>>()
+        .concat();
+    let out = run(&toml, &[]);
+    out.success();
+    let tl = timeline(&out);
+    for k in 0..6 {
+        assert_eq!(phase(&tl, &format!("p{k}"))["outputs"]["k"], format!("done-{k}"));
+    }
+    assert_eq!(phase(&tl, "quiet")["logs"][0]["line"], "é \"q\"");
 }

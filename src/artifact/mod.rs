@@ -3,6 +3,7 @@
 //! at once. What cannot be written is reported, never ignored ([`WriteFailure`]).
 
 mod failure;
+mod incremental;
 mod lock;
 mod logs;
 mod writer;
@@ -14,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 pub use failure::{Notice, Notify, Record, WriteFailure};
 pub use lock::{FolderLock, LOCK_FILE};
-pub use writer::{Recorded, TimelineWriter};
+pub use writer::{REWRITE_EVERY, Recorded, TimelineWriter};
 
 use crate::error::Error;
 use crate::state::PhaseStatus;
@@ -56,16 +57,21 @@ pub fn write_atomic(path: &Path, timeline: &Timeline) -> Result<(), Error> {
 }
 
 fn write_timeline(path: &Path, timeline: &Timeline) -> io::Result<()> {
+    let mut out = BufWriter::new(temp_beside(path)?);
+    serde_json::to_writer_pretty(&mut out, timeline)?;
+    out.write_all(b"\n")?;
+    let tmp = out.into_inner().map_err(io::IntoInnerError::into_error)?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// A temporary file beside the timeline at `path`, to be renamed over it once written.
+fn temp_beside(path: &Path) -> io::Result<tempfile::NamedTempFile> {
     let mut builder = tempfile::Builder::new();
     builder.prefix(".timeline-").suffix(".tmp");
     // A temporary file is private (0600); the timeline is an artifact others upload and read,
     // so it gets a normal file's mode (0644, less the umask).
     #[cfg(unix)]
     builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
-    let mut out = BufWriter::new(builder.tempfile_in(folder(path))?);
-    serde_json::to_writer_pretty(&mut out, timeline)?;
-    out.write_all(b"\n")?;
-    let tmp = out.into_inner().map_err(io::IntoInnerError::into_error)?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+    builder.tempfile_in(folder(path))
 }

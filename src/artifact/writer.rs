@@ -9,15 +9,15 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::failure::{Failures, Notify, Record, WriteFailure};
+use super::incremental::{Dirty, Incremental, snapshot};
 use super::logs::LogBuffers;
-use super::{LOG_DIR, folder, log_path, write_atomic, write_timeline};
+use super::{LOG_DIR, folder, log_path};
 use crate::error::Error;
 use crate::store::{StateHandle, Store};
 use crate::subscriber_thread::Consumer;
-use crate::timeline::Timeline;
 
 /// The most often the timeline is rewritten while the pipeline runs.
-const THROTTLE: Duration = Duration::from_millis(200);
+pub const REWRITE_EVERY: Duration = Duration::from_millis(200);
 
 /// What the log files and the background rewrites share with the writer.
 pub(super) struct Shared {
@@ -55,10 +55,22 @@ pub struct Recorded {
 
 /// Keeps `timeline.json` and `logs/<phase>.log` up to date from the store. A run holds the
 /// folder's [`FolderLock`](super::FolderLock) while it writes them.
+///
+/// Each write serialises only the phases that changed since the last one (and those
+/// running) and copies the others from the file on disk ([`incremental`](super::incremental)),
+/// so a rewrite of a run of 8,000 phases costs what a few phases cost. The rewrites run on a
+/// thread of their own, started only when the run lasts beyond the first interval
+/// ([`start_rewrites`](Self::start_rewrites)): a short run writes its timeline at the start and
+/// at the end, and starts no thread for it.
 pub struct TimelineWriter {
     path: PathBuf,
     shared: Arc<Shared>,
-    thread: Option<JoinHandle<()>>,
+    /// The file as last written, while no thread rewrites it.
+    file: Option<Incremental>,
+    /// What the rewrites need: the store's state, and the phases that changed.
+    source: Option<(StateHandle, Arc<Dirty>)>,
+    /// The rewrites' thread, which hands the file back when it stops.
+    thread: Option<JoinHandle<Incremental>>,
 }
 
 impl std::fmt::Debug for TimelineWriter {
@@ -87,6 +99,8 @@ impl TimelineWriter {
                 wake: Condvar::new(),
                 failures: Failures::new(notify),
             }),
+            file: Some(Incremental::default()),
+            source: None,
             thread: None,
         })
     }
@@ -98,8 +112,9 @@ impl TimelineWriter {
     }
 
     /// Removes the previous run's logs of the store's phases, writes the initial timeline
-    /// (failing, before anything runs, when it cannot), and starts rewriting it (throttled)
-    /// on a thread of its own as the state changes.
+    /// (failing, before anything runs, when it cannot), and keeps track of the phases that
+    /// change (a subscriber of `store`, on the dispatching thread, under the store's lock),
+    /// for the rewrites.
     ///
     /// Returns the log writer, a [`Consumer::Near`] for a
     /// [`SubscriberThread`](crate::subscriber_thread::SubscriberThread): it buffers each line
@@ -114,13 +129,17 @@ impl TimelineWriter {
         let mut logs = LogBuffers::new(self.path.clone(), Arc::clone(&self.shared), broken);
         let shared = Arc::clone(&self.shared);
         let handle = store.handle();
-        write_atomic(&self.path, &project(&self.path, &self.shared, &handle))?;
-        let background = Arc::clone(&self.shared);
-        let path = self.path.clone();
-        self.thread = std::thread::Builder::new()
-            .name("milo-timeline".into())
-            .spawn(move || rewrite(&background, &path, &handle))
-            .ok();
+        let dirty = Arc::new(Dirty::new(store.with_state(|s| s.phases.len())));
+        let marks = Arc::clone(&dirty);
+        store.subscribe(move |action, state| {
+            if let Some(i) = action.phase().and_then(|name| state.index_of(name)) {
+                marks.mark(i);
+            }
+        });
+        let file = self.file.get_or_insert_with(Incremental::default);
+        write(&self.path, &self.shared, &handle, &dirty, file)
+            .map_err(|e| Error::io("writing the timeline", &self.path, e))?;
+        self.source = Some((handle, dirty));
         Ok(Consumer::near(move |batch, jobs| {
             for action in batch {
                 logs.on_action(action, jobs);
@@ -162,12 +181,31 @@ impl TimelineWriter {
         broken
     }
 
+    /// Starts rewriting the timeline (throttled) on a thread of its own as the state changes:
+    /// the run has lasted the first interval since the initial write. Once only.
+    pub fn start_rewrites(&mut self) {
+        let (Some((handle, dirty)), Some(file)) = (&self.source, self.file.take()) else {
+            return;
+        };
+        let (shared, path) = (Arc::clone(&self.shared), self.path.clone());
+        let (handle, dirty) = (handle.clone(), Arc::clone(dirty));
+        let thread = std::thread::Builder::new()
+            .name("milo-timeline".into())
+            .spawn(move || rewrite(&shared, &path, &handle, &dirty, file));
+        match thread {
+            Ok(thread) => self.thread = Some(thread),
+            // No thread: the timeline is written at the end only, whole.
+            Err(_) => self.file = Some(Incremental::default()),
+        }
+    }
+
     fn stop_rewrites(&mut self) {
         *self.shared.stop.lock().unwrap_or_else(PoisonError::into_inner) = true;
         self.shared.wake.notify_all();
         if let Some(t) = self.thread.take() {
-            // The thread only writes files: a panic there leaves nothing to undo.
-            let _ = t.join();
+            // The thread only writes files: a panic there leaves nothing to undo, and the
+            // next write is whole.
+            self.file = Some(t.join().unwrap_or_default());
         }
     }
 
@@ -175,12 +213,21 @@ impl TimelineWriter {
     /// The log writer must have seen its last action (its subscriber thread finished).
     pub fn finish(mut self, handle: &StateHandle) -> Recorded {
         self.stop_rewrites();
+        let mut file = self.file.take().unwrap_or_default();
+        let dirty = match &self.source {
+            Some((_, dirty)) => Arc::clone(dirty),
+            None => Arc::new(Dirty::new(0)),
+        };
         let timeline_error =
-            write_timeline(&self.path, &project(&self.path, &self.shared, handle)).err().map(
-                |source| WriteFailure { record: Record::Timeline, path: self.path.clone(), source },
-            );
+            write(&self.path, &self.shared, handle, &dirty, &mut file).err().map(|source| {
+                WriteFailure { record: Record::Timeline, path: self.path.clone(), source }
+            });
         Recorded { warnings: self.shared.failures.take(), timeline_error }
     }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Drop for TimelineWriter {
@@ -190,41 +237,63 @@ impl Drop for TimelineWriter {
     }
 }
 
-/// The timeline of the state now, with the write failures so far.
-fn project(path: &Path, shared: &Shared, handle: &StateHandle) -> Timeline {
-    let mut timeline = handle.with(Timeline::from_state);
-    timeline.warnings = shared.failures.to_timeline(folder(path));
-    timeline
+/// Writes the timeline of the state now, with the write failures so far: the phases that
+/// changed serialised, the others copied from the last write; the whole document when that
+/// cannot be (nothing written yet, a file changed behind the writer, a failed write).
+fn write(
+    path: &Path,
+    shared: &Shared,
+    handle: &StateHandle,
+    dirty: &Dirty,
+    file: &mut Incremental,
+) -> std::io::Result<()> {
+    let mut first = true;
+    loop {
+        let all = file.needs_all();
+        let mut snap = handle.with(|state| snapshot(state, dirty, all));
+        snap.head.warnings = shared.failures.to_timeline(folder(path));
+        match file.write(path, &snap) {
+            Err(_) if first && !all => first = false,
+            written => return written,
+        }
+    }
 }
 
-/// Rewrites the timeline whenever the state changed, at most once per [`THROTTLE`], until
-/// told to stop.
-fn rewrite(shared: &Shared, path: &Path, handle: &StateHandle) {
-    let mut stop = shared.stop.lock().unwrap_or_else(PoisonError::into_inner);
-    // The initial timeline was just written: the first rewrite waits its turn too, so a
-    // short run writes it at start, at most every interval, and at the end.
-    stop = throttle(shared, stop);
+/// Rewrites the timeline whenever the state changed, at most once per [`REWRITE_EVERY`], until
+/// told to stop; hands the file back.
+fn rewrite(
+    shared: &Shared,
+    path: &Path,
+    handle: &StateHandle,
+    dirty: &Dirty,
+    mut file: Incremental,
+) -> Incremental {
+    // Started once the first interval has passed: a change is written at once.
+    let mut stop = lock(&shared.stop);
     loop {
         if *stop {
-            return;
+            return file;
         }
         if shared.dirty.swap(false, Ordering::Relaxed) {
             drop(stop);
-            if let Err(source) = write_timeline(path, &project(path, shared, handle)) {
+            if let Err(source) = write(path, shared, handle, dirty, &mut file) {
                 let record = Record::Timeline;
                 shared.report(WriteFailure { record, path: path.to_owned(), source });
             }
-            stop = throttle(shared, shared.stop.lock().unwrap_or_else(PoisonError::into_inner));
+            stop = throttle(shared, lock(&shared.stop));
         } else {
-            stop =
-                shared.wake.wait_timeout(stop, THROTTLE).unwrap_or_else(PoisonError::into_inner).0;
+            stop = shared
+                .wake
+                .wait_timeout(stop, REWRITE_EVERY)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
         }
     }
 }
 
 /// Waits the throttle interval, unless told to stop.
 fn throttle<'a>(shared: &Shared, mut stop: MutexGuard<'a, bool>) -> MutexGuard<'a, bool> {
-    let deadline = Instant::now() + THROTTLE;
+    let deadline = Instant::now() + REWRITE_EVERY;
     while !*stop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {

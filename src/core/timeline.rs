@@ -196,7 +196,14 @@ fn secs(x: f64) -> f64 {
 impl Timeline {
     /// Projects a state into a timeline.
     pub fn from_state(state: &PipelineState) -> Self {
-        let phases = state.phases.iter().map(|p| TimelinePhase::from_state(p, state)).collect();
+        let mut timeline = Self::head(state);
+        timeline.phases = state.phases.iter().map(|p| TimelinePhase::of(p, state)).collect();
+        timeline
+    }
+
+    /// The timeline of `state` without its phases (a writer that projects the phases that
+    /// changed, one by one, with [`TimelinePhase::of`]).
+    pub fn head(state: &PipelineState) -> Self {
         Self {
             schema_version: SCHEMA_VERSION,
             pipeline: state.name.clone(),
@@ -206,7 +213,7 @@ impl Timeline {
             progress: state.progress,
             milo_version: env!("CARGO_PKG_VERSION").to_owned(),
             affected: state.affected.as_deref().map(TimelineAffected::from),
-            phases,
+            phases: Vec::new(),
             warnings: Vec::new(),
         }
     }
@@ -230,7 +237,8 @@ impl Timeline {
 }
 
 impl TimelinePhase {
-    fn from_state(p: &PhaseState, state: &PipelineState) -> Self {
+    /// Phase `p` of `state`, as the timeline shows it.
+    pub fn of(p: &PhaseState, state: &PipelineState) -> Self {
         let outputs = p
             .result
             .as_ref()

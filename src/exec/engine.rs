@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::Signal;
 
 use crate::action::{Action, Stream};
+use crate::artifact::REWRITE_EVERY;
 use crate::clock::{Clock, RealClock, wall_clock_rfc3339};
 use crate::exec::attempt::{Attempt, EXIT_FD, Ending, Outcome, Stage, Work, after};
 use crate::exec::command;
@@ -55,6 +56,8 @@ pub(super) struct Engine<'a> {
     replan: bool,
     /// SIGCHLD was just routed to the poller: a child may have exited before, unheard.
     reap_due: bool,
+    /// When the timeline's rewrites start, unless the run is over before.
+    rewrites_at: Option<Instant>,
     stopping: bool,
     failed: bool,
     interrupted: u32,
@@ -96,6 +99,7 @@ impl<'a> Engine<'a> {
             next_id: 0,
             replan: true,
             reap_due: false,
+            rewrites_at: after(Instant::now(), REWRITE_EVERY),
             stopping: false,
             failed: false,
             interrupted: 0,
@@ -115,11 +119,16 @@ impl<'a> Engine<'a> {
                 break;
             }
             let now = Instant::now();
-            let wait = self.next_deadline().map_or(POLL, |d| d.saturating_duration_since(now));
+            let next = self.next_deadline().into_iter().chain(self.rewrites_at).min();
+            let wait = next.map_or(POLL, |d| d.saturating_duration_since(now));
             // What this turn dispatched goes to the subscriber thread before the loop sleeps.
             self.run.store.flush();
             self.wait(rx, wait.min(POLL));
             self.check_deadlines();
+            if self.rewrites_at.is_some_and(|at| at <= Instant::now()) {
+                self.rewrites_at = None;
+                self.run.recorder.start_rewrites();
+            }
         }
         let t = self.t();
         let end = if self.interrupted > 0 {

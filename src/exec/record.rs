@@ -93,6 +93,15 @@ impl Recorder {
         }
     }
 
+    /// The run has lasted [`REWRITE_EVERY`](crate::artifact::REWRITE_EVERY): from now on the
+    /// timeline is rewritten as the state changes (a shorter run writes it at its start and
+    /// its end only, and starts no thread for it).
+    pub(super) fn start_rewrites(&mut self) {
+        if let Some(writer) = &mut self.writer {
+            writer.start_rewrites();
+        }
+    }
+
     /// Lets the subscriber thread handle every action, writes the final timeline, releases
     /// the folder's lock. A subscriber's panic goes on unwinding here, once all is written.
     pub(super) fn finish(self, store: Store) -> Finished {
