@@ -63,11 +63,9 @@ pub fn command_result(exit_code: i32, outputs: &BTreeMap<String, String>) -> ser
 pub fn context_json<'a>(
     deps: impl IntoIterator<Item = (&'a str, Option<&'a serde_json::Value>)>,
 ) -> String {
-    let map: serde_json::Map<String, serde_json::Value> = deps
-        .into_iter()
-        .map(|(name, result)| (name.to_owned(), result.cloned().unwrap_or(serde_json::Value::Null)))
-        .collect();
-    serde_json::Value::Object(map).to_string()
+    // Borrowed, not cloned: a phase after 8,000 others would copy all their results.
+    let map: BTreeMap<&str, Option<&serde_json::Value>> = deps.into_iter().collect();
+    serde_json::to_string(&map).unwrap_or_else(|_| String::from("{}"))
 }
 
 #[cfg(test)]
