@@ -161,3 +161,21 @@ fn the_live_timeline_shows_each_phase_as_it_ends() {
     }
     assert_eq!(phase(&tl, "quiet")["logs"][0]["line"], "é \"q\"");
 }
+
+#[test]
+fn a_final_timeline_error_is_drawn_like_every_error_in_colour_too() {
+    let out = Test::new()
+        .milo_toml(&timeline_blocked(0))
+        .args(["run", "--timeline", "t/timeline.json", "--color", "always"])
+        .run();
+    out.code(0);
+    let drawn = milo::error::render_message(
+        milo::error::Level::Error,
+        "could not write the timeline `[ROOT]/t/timeline.json`: Is a directory (os error 21)",
+        &["there is no timeline on disk; the pipeline completed (exit code 0)"],
+        Some("a folder is in the way: remove or rename `[ROOT]/t/timeline.json`, then run again"),
+        true,
+    );
+    assert!(drawn.contains('\x1b'), "styled: {drawn:?}");
+    assert!(out.stderr_exact().contains(&drawn), "{:?}", out.stderr_exact());
+}

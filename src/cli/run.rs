@@ -9,7 +9,7 @@ use super::orphans::{Adoption, Keep};
 use super::run_output::{Display, Ended, Say};
 use super::{GlobalArgs, RunArgs};
 use crate::artifact::{Notice, Notify, WriteFailure};
-use crate::error::{EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, Error};
+use crate::error::{EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, Error, Level, render_message};
 use crate::exec::{self, CancelToken, Finished, RunOptions, effective_jobs};
 use crate::pipeline::Pipeline;
 use crate::state::{PipelineState, PipelineStatus};
@@ -82,7 +82,8 @@ pub fn execute(global: &GlobalArgs, args: &RunArgs) -> Result<(), Error> {
     let (say, plain) = display.attach(tui, &pipeline, &shown, log_dir.as_deref(), &mut options)?;
     // The detail view owns the terminal: its run's first warning waits for the end.
     let warned = Arc::new(AtomicBool::new(false));
-    options.notify = Some(notifier(global.quiet, !tui, Arc::clone(&warned), say));
+    let styled = super::color::styled(&super::color::stderr(global.color));
+    options.notify = Some(notifier(global.quiet, !tui, Arc::clone(&warned), say, styled));
     let adoption = Adoption::start();
     if let Some(adoption) = &adoption {
         options.spawner = adoption.record(options.spawner);
@@ -92,18 +93,19 @@ pub fn execute(global: &GlobalArgs, args: &RunArgs) -> Result<(), Error> {
     let keep = Keep::of(&pipeline, args.keep_daemons);
     let escaped = adoption.map_or(0, |a| a.end_escaped(&keep));
     if escaped > 0 && !global.quiet {
-        eprintln!(
-            "warning: ended {escaped} process(es) that a phase left running outside its process \
-             group (started with setsid or as a daemon)\n  \
-             = help: to leave a phase's daemons running, set `keep_daemons = true` on it, or \
-             pass --keep-daemons"
+        let message = format!(
+            "ended {escaped} process(es) that a phase left running outside its process group \
+             (started with setsid or as a daemon)"
         );
+        let help = "to leave a phase's daemons running, set `keep_daemons = true` on it, or pass \
+                    --keep-daemons";
+        eprintln!("{}", render_message(Level::Warning, &message, &[], Some(help), styled));
     }
     let Finished { state, warnings, timeline_error } = finished;
     let ran = super::results_from::ran(&state, &shown);
     let ended = Ended { loaded: &loaded, shown: &shown, state: ran.as_ref().unwrap_or(&state) };
     let ci = display.finish(plain, &ended, log_dir.as_deref());
-    record_failures(&warnings, timeline_error.as_ref(), &state, &warned);
+    record_failures(&warnings, timeline_error.as_ref(), &state, &warned, styled);
     // Reports are written whatever the outcome: a failed or cancelled run needs them most.
     let mut timeline_doc = crate::timeline::Timeline::from_state(&state);
     let folder = crate::artifact::folder(&timeline);
@@ -123,14 +125,16 @@ pub fn execute(global: &GlobalArgs, args: &RunArgs) -> Result<(), Error> {
 /// What the CLI says of a run's notices: the wait for another run's lock (as cargo says
 /// it), and, when `live`, the first write failure in full as it happens (`warned`); the
 /// rest are counted at the end.
-fn notifier(quiet: bool, live: bool, warned: Arc<AtomicBool>, say: Say) -> Notify {
+fn notifier(quiet: bool, live: bool, warned: Arc<AtomicBool>, say: Say, styled: bool) -> Notify {
     Arc::new(move |notice: &Notice<'_>| match notice {
         Notice::Waiting { folder } if !quiet => {
             say(&format!("Blocking waiting for file lock on {}", folder.display()));
         }
-        Notice::FingerprintsIgnored(problem) if !quiet => say(&format!("warning: {problem}")),
+        Notice::FingerprintsIgnored(problem) if !quiet => {
+            say(&render_message(Level::Warning, &problem.to_string(), &[], None, styled));
+        }
         Notice::WriteFailed(failure) if live && !warned.swap(true, Ordering::Relaxed) => {
-            say(&warning(failure));
+            say(&warning(failure, styled));
         }
         _ => {}
     })
@@ -143,34 +147,34 @@ fn record_failures(
     timeline_error: Option<&WriteFailure>,
     state: &PipelineState,
     warned: &AtomicBool,
+    styled: bool,
 ) {
     if let Some(first) = warnings.first().filter(|_| !warned.load(Ordering::Relaxed)) {
-        eprintln!("{}", warning(first));
+        eprintln!("{}", warning(first, styled));
     }
     if warnings.len() > 1 {
-        eprintln!(
-            "warning: {} more files of the run's record could not be fully written; the \
-             timeline lists them all under `warnings`",
+        let message = format!(
+            "{} more files of the run's record could not be fully written; the timeline lists \
+             them all under `warnings`",
             warnings.len() - 1
         );
+        eprintln!("{}", render_message(Level::Warning, &message, &[], None, styled));
     }
     if let Some(failure) = timeline_error {
         let code = Error::outcome(state).err().map_or(EXIT_OK, |e| e.exit_code());
-        eprintln!("{}", final_timeline_error(failure, code));
+        eprintln!("{}", final_timeline_error(failure, code, styled));
     }
 }
 
 /// `warning: could not write …` with what it costs and what to do.
-fn warning(failure: &WriteFailure) -> String {
-    let mut text = format!("warning: {failure}\n  = note: {}", failure.consequence());
-    if let Some(help) = failure.help() {
-        let _ = write!(text, "\n  = help: {help}");
-    }
-    text
+fn warning(failure: &WriteFailure, styled: bool) -> String {
+    let help = failure.help();
+    let notes = [failure.consequence()];
+    render_message(Level::Warning, &failure.to_string(), &notes, help.as_deref(), styled)
 }
 
 /// The final timeline could not be written: where, why, and that the exit code is the run's.
-fn final_timeline_error(failure: &WriteFailure, code: u8) -> String {
+fn final_timeline_error(failure: &WriteFailure, code: u8, styled: bool) -> String {
     let outcome = match code {
         EXIT_OK => "the pipeline completed",
         EXIT_INTERRUPTED => "the run was interrupted",
@@ -182,11 +186,9 @@ fn final_timeline_error(failure: &WriteFailure, code: u8) -> String {
     } else {
         "there is no timeline on disk"
     };
-    let mut text = format!("error: {failure}\n  = note: {on_disk}; {outcome} (exit code {code})");
-    if let Some(help) = failure.help() {
-        let _ = write!(text, "\n  = help: {help}");
-    }
-    text
+    let note = format!("{on_disk}; {outcome} (exit code {code})");
+    let help = failure.help();
+    render_message(Level::Error, &failure.to_string(), &[&note], help.as_deref(), styled)
 }
 
 /// Prints errors that do not change the outcome (a report that could not be written).

@@ -17,7 +17,8 @@ use std::fmt::{self, Write as _};
 use std::path::PathBuf;
 
 use annotate_snippets::renderer::{
-    DEFAULT_EMPHASIS_STYLE, DEFAULT_ERROR_STYLE, DEFAULT_LINE_NUM_STYLE, Style,
+    DEFAULT_EMPHASIS_STYLE, DEFAULT_ERROR_STYLE, DEFAULT_LINE_NUM_STYLE, DEFAULT_WARNING_STYLE,
+    Style,
 };
 
 use crate::diagnostic::{self, Diagnostic};
@@ -243,17 +244,50 @@ impl Error {
     }
 }
 
-/// `error: message`, then `  = help: help`, styled like the diagnostics' titles and help
-/// lines (plain styles write nothing).
+/// `error: message`, then `  = help: help` (see [`render_message`]).
 fn titled(message: &str, help: Option<&str>, styled: bool) -> String {
-    let [error, emphasis, margin] = if styled {
-        [DEFAULT_ERROR_STYLE, DEFAULT_EMPHASIS_STYLE, DEFAULT_LINE_NUM_STYLE]
+    render_message(Level::Error, message, &[], help, styled)
+}
+
+/// The word a message starts with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// `error:` something went wrong.
+    Error,
+    /// `warning:` the command goes on, with something lost or skipped.
+    Warning,
+}
+
+/// Draws a message the way [`Error::render`] draws errors, for what is not an [`Error`]
+/// value: a warning, or an error that does not decide the exit code. `level: message`, then
+/// a `  = note: …` line per note and `  = help: …`; with `styled`, the styles of rustc's
+/// titles and help lines (plain styles write nothing).
+///
+/// ```
+/// use milo::error::{Level, render_message};
+/// let text = render_message(Level::Warning, "could not write `a.log`", &["the run goes on"], None, false);
+/// assert_eq!(text, "warning: could not write `a.log`\n  = note: the run goes on");
+/// ```
+pub fn render_message(
+    level: Level,
+    message: &str,
+    notes: &[&str],
+    help: Option<&str>,
+    styled: bool,
+) -> String {
+    let (word, title) = match level {
+        Level::Error => ("error", DEFAULT_ERROR_STYLE),
+        Level::Warning => ("warning", DEFAULT_WARNING_STYLE),
+    };
+    let [title, emphasis, margin] = if styled {
+        [title, DEFAULT_EMPHASIS_STYLE, DEFAULT_LINE_NUM_STYLE]
     } else {
         [Style::new(); 3]
     };
-    let mut out = format!("{error}error{error:#}{emphasis}: {message}{emphasis:#}");
-    if let Some(help) = help {
-        let _ = write!(out, "\n  {margin}= {margin:#}{emphasis}help{emphasis:#}: {help}");
+    let mut out = format!("{title}{word}{title:#}{emphasis}: {message}{emphasis:#}");
+    let notes = notes.iter().map(|note| ("note", *note));
+    for (label, line) in notes.chain(help.map(|help| ("help", help))) {
+        let _ = write!(out, "\n  {margin}= {margin:#}{emphasis}{label}{emphasis:#}: {line}");
     }
     out
 }
