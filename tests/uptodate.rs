@@ -227,7 +227,7 @@ fn explain_names_each_cause() {
 }
 
 #[test]
-fn dry_run_shows_the_verdicts_and_check_warns_about_empty_globs() {
+fn dry_run_shows_the_verdicts_and_an_empty_glob_always_runs_with_a_warning_at_check() {
     let out = recorded();
     edit(&out.root, "proto/a.proto", "message A2 {}\n");
     let plan = out.then().args(["run", "--dry-run"]).run();
@@ -250,6 +250,13 @@ fn dry_run_shows_the_verdicts_and_check_warns_about_empty_globs() {
         "{}",
         checked.stderr
     );
+    // While the glob matches nothing, gen is never recorded: it runs every time.
+    let first = checked.then().milo_toml(&nothing).arg("run").run();
+    first.success();
+    assert_eq!(ran(&first), ["build", "gen", "report"]);
+    let second = first.then().arg("run").run();
+    second.success();
+    assert_eq!(ran(&second), ["gen", "report"], "build's out/a.rs came out the same");
 }
 
 #[test]
@@ -378,4 +385,23 @@ fn fingerprints_that_cannot_be_written_are_a_warning_not_a_failure() {
     let tl = timeline(&out);
     let warnings = tl["warnings"].as_array().expect("warnings");
     assert!(warnings.iter().any(|w| w["path"] == "fingerprints.json"), "{tl:#}");
+}
+
+#[test]
+fn per_package_inputs_are_checked_per_instance_and_named_from_the_root() {
+    let milo = "[[pipeline.phase]]\nname = \"lint\"\npackages = \"workspace\"\n\
+                cmd = \"echo lint {package}\"\ninputs = [\"{package_dir}/src/**/*.rs\"]\n";
+    let out = crate::workspace::workspace(milo).arg("run").run();
+    out.success();
+    edit(&out.root, "core/src/lib.rs", "pub fn x() {}\n");
+    let explained = out.then().arg("explain").run();
+    explained.success();
+    let verdict = |instance: &str| {
+        let line = explained.stdout.lines().find(|l| l.split_whitespace().next() == Some(instance));
+        line.map(|l| l[instance.len()..].trim().to_owned()).unwrap_or_default()
+    };
+    assert_eq!(verdict("lint:core"), "would run: core/src/lib.rs changed", "{}", explained.stdout);
+    for other in ["lint:mid", "lint:app", "lint:tool"] {
+        assert_eq!(verdict(other), "up to date", "{}", explained.stdout);
+    }
 }

@@ -21,8 +21,8 @@ use crate::glob::{matcher, split};
 /// What a list of globs matched.
 #[derive(Debug, Default)]
 pub(crate) struct Matched {
-    /// Each matched file: the path as recorded (`/`-separated, relative to the root unless
-    /// the glob is absolute) and the path to read.
+    /// Each matched file: the path as recorded (`/`-separated, relative to the root when
+    /// under it, else as the glob wrote it) and the path to read.
     pub files: BTreeMap<String, PathBuf>,
     /// The globs that matched no file, in order.
     pub unmatched: Vec<String>,
@@ -55,7 +55,7 @@ impl Walker {
                 match std::fs::metadata(&path) {
                     Ok(meta) if meta.is_dir() => groups.entry(s.base).or_default().push((i, None)),
                     Ok(_) => {
-                        out.files.insert(s.base, path);
+                        out.files.insert(self.recorded(s.base), path);
                         hit[i] = true;
                     }
                     Err(_) => {}
@@ -115,9 +115,15 @@ impl Walker {
                 }
             }
             if matched {
-                out.files.insert(shown, entry.into_path());
+                out.files.insert(self.recorded(shown), entry.into_path());
             }
         }
+    }
+
+    /// A matched path as recorded: an absolute one under the root (a `{package_dir}`
+    /// placeholder's) relative to it, so `explain` names `core/src/lib.rs`.
+    fn recorded(&self, matched: String) -> String {
+        if matched.starts_with('/') { self.shown(Path::new(&matched)) } else { matched }
     }
 
     /// `path` as recorded: relative to the root when under it.
@@ -257,6 +263,10 @@ mod tests {
         let expected = format!("{}/shared/s.proto", dir.path().display());
         assert_eq!(names(&m), [expected.as_str()]);
         assert_eq!(w.shown(&dir.path().join("app/x/y")), "x/y");
+        // Under the root (a `{package_dir}` placeholder's folder): recorded relative to it.
+        let app = crate::glob::escape(&dir.path().join("app").display().to_string());
+        let under = w.matching(&[format!("{app}/*.toml"), format!("{app}/Milo.toml")], true);
+        assert_eq!(names(&under), ["Milo.toml"]);
         assert_eq!(w.shown(&dir.path().join("app")), ".");
     }
 }
