@@ -241,15 +241,16 @@ fn dry_run_shows_the_verdicts_and_an_empty_glob_always_runs_with_a_warning_at_ch
     assert!(ran(&plan).is_empty(), "a dry run runs nothing");
 
     let nothing = MILO.replace("proto/*.proto", "protos/*.proto");
-    let checked = plan.then().milo_toml(&nothing).arg("check").run();
+    let checked = plan.then().milo_toml(&nothing).args(["check", "--color", "always"]).run();
     checked.success();
-    assert!(
-        checked.stderr.contains(
-            "warning: phase `gen`: no file matches inputs glob `protos/*.proto`; while none does, the phase always runs"
-        ),
-        "{}",
-        checked.stderr
+    let drawn = milo::error::render_message(
+        milo::error::Level::Warning,
+        "phase `gen`: no file matches inputs glob `protos/*.proto`; while none does, the phase always runs",
+        &[],
+        None,
+        true,
     );
+    assert!(checked.stderr_exact().contains(&drawn), "{:?}", checked.stderr_exact());
     // While the glob matches nothing, gen is never recorded: it runs every time.
     let first = checked.then().milo_toml(&nothing).arg("run").run();
     first.success();
@@ -274,6 +275,20 @@ fn a_corrupt_fingerprints_file_is_a_warning_and_everything_runs() {
     assert_eq!(ran(&out), ["build", "gen", "report"]);
     let out = run_again(out);
     assert_eq!(ran(&out), ["report"], "the file was written anew");
+
+    // `explain` warns too, drawn like every warning (in colour when asked).
+    edit(&out.root, "target/milo/fingerprints.json", "{ not json");
+    let explained = out.then().args(["explain", "gen", "--color", "always"]).run();
+    explained.success();
+    assert_eq!(explained.stdout, "gen  would run: never succeeded\n");
+    let drawn = milo::error::render_message(
+        milo::error::Level::Warning,
+        "ignoring `[ROOT]/target/milo/fingerprints.json`: it is not valid: key must be a string at line 1 column 3; every phase with `inputs` runs and is recorded again",
+        &[],
+        None,
+        true,
+    );
+    assert!(explained.stderr_exact().contains(&drawn), "{:?}", explained.stderr_exact());
 }
 
 #[cfg(target_os = "linux")]

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use super::GlobalArgs;
 use super::load::{load, print, shown};
-use crate::error::Error;
+use crate::error::{Error, Level, render_message};
 use crate::format;
 use crate::observe::Observer;
 use crate::pipeline::Pipeline;
@@ -15,7 +15,7 @@ use crate::pipeline::Pipeline;
 pub fn execute(global: &GlobalArgs) -> Result<(), Error> {
     let loaded = load(global)?;
     if !global.quiet {
-        warn_unmatched(&loaded.pipeline);
+        warn_unmatched(&loaded.pipeline, super::color::styled(&super::color::stderr(global.color)));
         let mut text = format!("{}\n", format::summary(&shown(&loaded.path), &loaded.pipeline));
         if global.verbose > 0 {
             let _ = writeln!(text, "  file:      {}", loaded.path.display());
@@ -32,7 +32,7 @@ pub fn execute(global: &GlobalArgs) -> Result<(), Error> {
 
 /// `warning: phase `gen`: no file matches inputs glob `proto/*.proto`; while none does, the
 /// phase always runs`.
-fn warn_unmatched(pipeline: &Pipeline) {
+fn warn_unmatched(pipeline: &Pipeline, styled: bool) {
     if pipeline.phases().iter().all(|p| p.inputs.is_none()) {
         return;
     }
@@ -40,11 +40,12 @@ fn warn_unmatched(pipeline: &Pipeline) {
     let mut text = String::new();
     for phase in pipeline.phases() {
         for glob in observer.unmatched_inputs(phase) {
-            let _ = writeln!(
-                text,
-                "warning: phase `{}`: no file matches inputs glob `{glob}`; while none does, the phase always runs",
+            let message = format!(
+                "phase `{}`: no file matches inputs glob `{glob}`; while none does, the phase always runs",
                 phase.name
             );
+            let _ =
+                writeln!(text, "{}", render_message(Level::Warning, &message, &[], None, styled));
         }
     }
     eprint!("{text}");

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use super::load::{load, print};
 use super::{ExplainArgs, GlobalArgs};
-use crate::error::Error;
+use crate::error::{Error, Level, render_message};
 use crate::fingerprint::Fingerprints;
 use crate::load::Loaded;
 use crate::observe::{Observer, records};
@@ -16,7 +16,7 @@ use crate::uptodate::{Verdict, explain};
 pub fn execute(global: &GlobalArgs, args: &ExplainArgs) -> Result<(), Error> {
     let loaded = load(global)?;
     let pipeline = loaded.pipeline.select_targets(&args.phases)?;
-    let verdicts = verdicts(&loaded, &pipeline, false, global.quiet)?;
+    let verdicts = verdicts(&loaded, &pipeline, false, global)?;
     let named = |i: &usize| {
         let phase = &pipeline.phases()[*i];
         args.phases.is_empty()
@@ -35,12 +35,12 @@ pub fn plan_verdicts(
     loaded: &Loaded,
     pipeline: &Pipeline,
     force: bool,
-    quiet: bool,
+    global: &GlobalArgs,
 ) -> Result<Option<Vec<Verdict>>, Error> {
     if pipeline.phases().iter().all(|p| p.inputs.is_none()) {
         return Ok(None);
     }
-    verdicts(loaded, pipeline, force, quiet).map(Some)
+    verdicts(loaded, pipeline, force, global).map(Some)
 }
 
 /// Every phase's verdict against the fingerprints beside the timeline (which may ask
@@ -49,7 +49,7 @@ pub fn verdicts(
     loaded: &Loaded,
     pipeline: &Pipeline,
     force: bool,
-    quiet: bool,
+    global: &GlobalArgs,
 ) -> Result<Vec<Verdict>, Error> {
     let timeline = loaded.timeline()?;
     let (records, problem) = if force {
@@ -57,8 +57,9 @@ pub fn verdicts(
     } else {
         records::load(&records::beside(&timeline))
     };
-    if let Some(problem) = problem.filter(|_| !quiet) {
-        eprintln!("warning: {problem}");
+    if let Some(problem) = problem.filter(|_| !global.quiet) {
+        let styled = super::color::styled(&super::color::stderr(global.color));
+        eprintln!("{}", render_message(Level::Warning, &problem.to_string(), &[], None, styled));
     }
     let observer = Observer::new(pipeline, timeline.parent().filter(|p| p != &Path::new("")));
     Ok(observer.verdicts(pipeline, &records, force))

@@ -42,7 +42,7 @@ pub fn execute(global: &GlobalArgs, args: &RunArgs) -> Result<(), Error> {
         if verbose {
             note_workspace(&loaded);
         }
-        let verdicts = super::explain::plan_verdicts(&loaded, &shown, args.force, global.quiet)?;
+        let verdicts = super::explain::plan_verdicts(&loaded, &shown, args.force, global)?;
         let mut text = plan(&shown, verdicts.as_deref());
         if let Some(given) = &given {
             text.push_str(&super::results_from::note(&pipeline, &shown, given));
