@@ -204,4 +204,20 @@ mod tests {
         bars.on_action(&end, &state);
         assert!(bars.phases.is_empty());
     }
+
+    #[test]
+    fn an_up_to_date_phase_fills_the_bar_by_its_weight() {
+        let pipeline = Pipeline::new("p")
+            .phase(Phase::cmd("gen", "true").weight(3).inputs(["x"]))
+            .phase(Phase::cmd("b", "true").depends_on(["gen"]))
+            .build()
+            .expect("valid");
+        let mut bars = Bars::with_target(&pipeline, ProgressDrawTarget::hidden());
+        let up =
+            Action::PhaseUpToDate { name: "gen".into(), result: serde_json::json!({}), t: 0.1 };
+        let state = reduce(PipelineState::new(&pipeline), &up);
+        bars.on_action(&up, &state);
+        assert_eq!(bars.overall.position(), 3, "done weight, as if it had run");
+        assert!(bars.phases.is_empty(), "it never had a spinner");
+    }
 }

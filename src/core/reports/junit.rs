@@ -164,6 +164,8 @@ mod tests {
         );
         let summary = crate::reports::markdown::render(&timeline, &Excerpts::new(), 1 << 20);
         assert!(summary.contains("1 phases: 0 completed, 1 up to date, 0 failed"), "{summary}");
+        let html = crate::reports::html::render(&timeline, &Excerpts::new());
+        assert!(html.contains(r#"data-name="gen" data-status="up_to_date""#), "{html}");
     }
 
     #[test]
