@@ -10,6 +10,9 @@
 #   startup                              one phase running `true`, hyperfine -N, 30 runs
 #   wide N = 500 / 2,000 / 8,000         -j2, ms per phase and peak RSS (3 runs, median)
 #
+# Every time is given as wall / CPU (user + system of the whole process tree): on a shared,
+# loaded machine the wall time follows whatever else runs, the CPU time much less.
+#
 # Usage: benches/overhead.sh [NAME=BINARY]...
 #   e.g. benches/overhead.sh before=/tmp/milo-before after=target/release/cargo-milo
 # Without arguments: `after` = a fresh release build of this checkout.
@@ -120,11 +123,19 @@ median_ms() {
 r=[x for x in json.load(open(sys.argv[1]))["results"] if x["command"]==sys.argv[2]][0]
 print("%.1f" % (r["median"]*1000))' "$1" "$2"
 }
-# peak KB and wall s of a command in DIR, median of 3 runs of GNU time.
+# wall_cpu JSON NAME: "wall / cpu": the median wall ms and the mean CPU ms (user + system, the
+# process and its children) of NAME. On a loaded machine the CPU time moves far less than the
+# wall time, which follows whatever else runs.
+wall_cpu() {
+  python3 -c 'import json,sys
+r=[x for x in json.load(open(sys.argv[1]))["results"] if x["command"]==sys.argv[2]][0]
+print("%.1f / %.0f" % (r["median"]*1000, (r["user"]+r["system"])*1000))' "$1" "$2"
+}
+# peak KB, wall s and CPU s of a command in DIR, the run of median wall of 3 (GNU time).
 peak() { # DIR CMD...
   local dir=$1; shift
   for _ in 1 2 3; do
-    (cd "$dir" && /usr/bin/time -f '%M %e' -o "$work/time.out" "$@" >/dev/null 2>&1) || true
+    (cd "$dir" && /usr/bin/time -f '%M %e %U %S' -o "$work/time.out" "$@" >/dev/null 2>&1) || true
     cat "$work/time.out"
   done | sort -n -k2 | sed -n 2p
 }
@@ -138,7 +149,7 @@ overhead() { # SHAPE SIZE
   local dir="$work/$1-$2" n j args
   n=$(gen "$1" "$2" "$dir")
   echo
-  echo "## $1 $2 ($n phases of \`sh -c true\`), median ms of $RUNS runs"
+  echo "## $1 $2 ($n phases of \`sh -c true\`), wall ms (median of $RUNS runs) / CPU ms (mean)"
   echo
   printf '| jobs | floor | ninja | just |'; printf ' %s |' "${names[@]}"; echo
   printf '|---|---|---|---|'; printf -- '---|%.0s' "${names[@]}"; echo
@@ -147,7 +158,7 @@ overhead() { # SHAPE SIZE
     for i in "${!names[@]}"; do args+=(-n "${names[$i]}" "${bins[$i]} milo run -j $j"); done
     (cd "$dir" && hyperfine -N --style none --warmup 1 --runs "$RUNS" --export-json "$dir/j$j.json" "${args[@]}" >/dev/null 2>&1)
     printf '| -j%s |' "$j"
-    for name in floor ninja just "${names[@]}"; do printf ' %s |' "$(median_ms "$dir/j$j.json" "$name")"; done
+    for name in floor ninja just "${names[@]}"; do printf ' %s |' "$(wall_cpu "$dir/j$j.json" "$name")"; done
     echo
   done
 }
@@ -165,12 +176,12 @@ capture() { # LINES KIND
   local raw; raw=$(median_ms "$dir/cap.json" raw)
   echo "| raw | $(printf '%s | ' "${names[@]}")"
   printf '|---|'; printf -- '---|%.0s' "${names[@]}"; echo
-  printf '| %s |' "$raw"
+  printf '| %s (CPU %s ms) |' "$raw" "$(wall_cpu "$dir/cap.json" raw | cut -d' ' -f3)"
   for i in "${!names[@]}"; do
     local ms rss
     ms=$(median_ms "$dir/cap.json" "${names[$i]}")
     rss=$(peak "$dir" "${bins[$i]}" milo run | awk '{printf "%.1f", $1/1024}')
-    printf ' %s (%s×, %s MiB) |' "$ms" "$(awk -v a="$ms" -v b="$raw" 'BEGIN { printf "%.2f", a / b }')" "$rss"
+    printf ' %s (%s×, CPU %s ms, %s MiB) |' "$ms" "$(awk -v a="$ms" -v b="$raw" 'BEGIN { printf "%.2f", a / b }')" "$(wall_cpu "$dir/cap.json" "${names[$i]}" | cut -d' ' -f3)" "$rss"
   done
   echo
 }
@@ -184,25 +195,25 @@ startup() {
   for i in "${!names[@]}"; do args+=(-n "${names[$i]}" "${bins[$i]} milo run"); done
   (cd "$dir" && hyperfine -N --style none --warmup 3 --runs 30 --export-json "$dir/s.json" "${args[@]}" >/dev/null 2>&1)
   echo
-  echo "## startup: one phase running \`true\`, median ms of 30 runs"
+  echo "## startup: one phase running \`true\`, wall ms (median of 30 runs) / CPU ms (mean)"
   echo
   echo "| just | $(printf '%s | ' "${names[@]}")"
   printf '|---|'; printf -- '---|%.0s' "${names[@]}"; echo
-  printf '| %s |' "$(median_ms "$dir/s.json" just)"
-  for name in "${names[@]}"; do printf ' %s |' "$(median_ms "$dir/s.json" "$name")"; done
+  printf '| %s |' "$(wall_cpu "$dir/s.json" just)"
+  for name in "${names[@]}"; do printf ' %s |' "$(wall_cpu "$dir/s.json" "$name")"; done
   echo
 }
 
 scaling() {
   echo
-  echo "## wide N, -j2: wall s, ms per phase, peak RSS MiB (median of 3 runs)"
+  echo "## wide N, -j2: wall s, wall ms per phase (CPU ms per phase), peak RSS MiB (median of 3 runs)"
   echo
   printf '| N | ninja |'; printf ' %s |' "${names[@]}"; echo
   printf '|---|---|'; printf -- '---|%.0s' "${names[@]}"; echo
   for n in ${SCALE:-500 2000 8000}; do
     local dir="$work/scale-$n"
     gen wide "$n" "$dir" >/dev/null
-    row() { awk -v n="$n" '{printf "%.2f s, %.3f ms, %.1f MiB", $2, $2 * 1000 / n, $1 / 1024}'; }
+    row() { awk -v n="$n" '{printf "%.2f s, %.3f ms (CPU %.3f ms), %.1f MiB", $2, $2 * 1000 / n, ($3 + $4) * 1000 / n, $1 / 1024}'; }
     printf '| %s | %s |' "$n" "$(peak "$dir" ninja -j2 --quiet all | row)"
     for i in "${!names[@]}"; do printf ' %s |' "$(peak "$dir" "${bins[$i]}" milo run -j 2 | row)"; done
     echo
