@@ -263,8 +263,11 @@ pub fn set_active_pipeline(handle: Option<StateHandle>) {
 /// let both_running = Arc::new(Barrier::new(2));
 /// let first_ended = Arc::new(Barrier::new(2));
 /// let meet = Arc::clone(&both_running);
+/// // The second run starts once the first has published (its phase runs): it publishes last.
+/// let (published, first_published) = std::sync::mpsc::channel();
 /// let first = Pipeline::new("first")
 ///     .phase(Phase::func("wait", move |_ctx| {
+///         published.send(()).ok();
 ///         meet.wait();
 ///         Ok::<_, std::io::Error>(json!(null))
 ///     }))
@@ -278,6 +281,7 @@ pub fn set_active_pipeline(handle: Option<StateHandle>) {
 ///     }))
 ///     .build()?;
 /// let first = std::thread::spawn(move || first.run(Default::default()).map(|_| ()));
+/// first_published.recv()?;
 /// let second = std::thread::spawn(move || second.run(Default::default()));
 /// first.join().expect("first run")?;
 /// first_ended.wait();
