@@ -21,6 +21,37 @@ fn a_folder_as_timeline_is_a_usage_error_before_anything_runs() {
 }
 
 #[test]
+fn a_fifo_or_device_as_timeline_or_report_is_a_usage_error_and_stays() {
+    // A FIFO stands for /dev/null: renaming the timeline over it would replace it.
+    let test = Test::new().milo_toml(MARKER);
+    let made = std::process::Command::new("mkfifo")
+        .arg(test.root().join("pipe"))
+        .status()
+        .expect("mkfifo (coreutils) runs");
+    assert!(made.success(), "mkfifo pipe");
+    let is_fifo = |out: &crate::support::Output| {
+        let meta = std::fs::symlink_metadata(out.root.join("pipe")).expect("pipe still there");
+        std::os::unix::fs::FileTypeExt::is_fifo(&meta.file_type())
+    };
+    let out = test.args(["run", "--timeline", "pipe"]).run();
+    out.code(2);
+    assert!(
+        out.stderr().contains(
+            "the timeline path `[ROOT]/pipe` is not a regular file (a device, a FIFO or a socket)"
+        ),
+        "{}",
+        out.stderr()
+    );
+    assert!(!out.exists("ran"), "no phase may run");
+    assert!(is_fifo(&out), "the FIFO is left as it was");
+    let report = out.then().args(["run", "--report", "junit=pipe"]).run();
+    report.code(2);
+    assert!(report.stderr().contains("the report path `"), "{}", report.stderr());
+    assert!(!report.exists("ran"), "no phase may run");
+    assert!(is_fifo(&report), "the FIFO is left as it was");
+}
+
+#[test]
 fn an_unwritable_timeline_fails_before_anything_runs() {
     let out = Test::new()
         .milo_toml(MARKER)

@@ -34,6 +34,31 @@ pub fn folder(timeline: &Path) -> &Path {
     timeline.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."))
 }
 
+/// Refuses `path` as a file to write by renaming a temporary file over it: a folder (or a
+/// path ending in `/`), and anything that exists but is not a regular file (`/dev/null`, a
+/// FIFO), which the rename would replace — as root, `--timeline /dev/null` would otherwise
+/// leave a regular file where the device was. `what` names the file in the message ("the
+/// timeline"); `example` is a file path the help suggests.
+pub fn check_output_path(path: &Path, what: &str, example: &str) -> Result<(), Error> {
+    let shown = path.display();
+    if path.is_dir() || path.as_os_str().to_string_lossy().ends_with(['/', '\\']) {
+        return Err(Error::usage(
+            format!("{what} path `{shown}` is a folder"),
+            format!("pass a file path, e.g. `{example}`"),
+        ));
+    }
+    if fs::metadata(path).is_ok_and(|meta| !meta.is_file()) {
+        return Err(Error::usage(
+            format!("{what} path `{shown}` is not a regular file (a device, a FIFO or a socket)"),
+            format!(
+                "pass a file path, e.g. `{example}`: {what} is written beside it and renamed \
+                 over it, which would replace `{shown}`"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// How long each phase that completed took in the timeline at `path`, if it can be read.
 pub fn previous_durations(path: &Path) -> Option<HashMap<String, f64>> {
     let text = fs::read_to_string(path).ok()?;

@@ -83,12 +83,8 @@ impl TimelineWriter {
     /// Prepares the timeline's folder and its `logs/` folder; `notify` will hear every write
     /// failure.
     pub fn create(path: &Path, notify: Option<Notify>) -> Result<Self, Error> {
-        if path.is_dir() || path.as_os_str().to_string_lossy().ends_with(['/', '\\']) {
-            return Err(Error::usage(
-                format!("the timeline path `{}` is a folder", path.display()),
-                format!("pass a file path, e.g. `{}`", path.join("timeline.json").display()),
-            ));
-        }
+        let example = path.join("timeline.json");
+        super::check_output_path(path, "the timeline", &example.display().to_string())?;
         let logs = folder(path).join(LOG_DIR);
         fs::create_dir_all(&logs).map_err(|e| Error::io("creating the folder", &logs, e))?;
         Ok(Self {

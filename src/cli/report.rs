@@ -85,14 +85,9 @@ fn absolute(path: &Path) -> Result<std::path::PathBuf, Error> {
     Ok(if path.is_relative() { current_dir()?.join(path) } else { path.to_owned() })
 }
 
-/// Refuses a folder and creates the file's folders.
+/// Refuses a folder or a device and creates the file's folders.
 fn prepare(path: &Path) -> Result<(), Error> {
-    if path.is_dir() || path.as_os_str().to_string_lossy().ends_with(['/', '\\']) {
-        return Err(Error::usage(
-            format!("the report path `{}` is a folder", path.display()),
-            "give a file path, e.g. `junit=target/milo/junit.xml`",
-        ));
-    }
+    crate::artifact::check_output_path(path, "the report", "target/milo/junit.xml")?;
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)
             .map_err(|e| Error::io("cannot create the folder", parent, e))?;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use super::load::{current_dir, shown};
 use super::timelines::{self, Found};
 use super::{GlobalArgs, MergeArgs};
-use crate::artifact::{LOG_DIR, write_atomic};
+use crate::artifact::{LOG_DIR, check_output_path, write_atomic};
 use crate::error::Error;
 use crate::merge::{MergeError, Merged, merge};
 use crate::state::PhaseStatus;
@@ -15,12 +15,8 @@ use crate::state::PhaseStatus;
 /// merge worked, not how the pipeline went (a CI job goes on to write the reports).
 pub fn execute(global: &GlobalArgs, args: &MergeArgs) -> Result<(), Error> {
     let out = current_dir()?.join(&args.output);
-    if out.is_dir() {
-        return Err(Error::usage(
-            format!("`{}` is a folder", args.output.display()),
-            format!("pass a file path, e.g. `{}`", args.output.join("timeline.json").display()),
-        ));
-    }
+    let example = args.output.join("timeline.json");
+    check_output_path(&out, "the merged timeline", &example.display().to_string())?;
     let found = timelines::find(&args.inputs, Some(&out))?;
     let merged = merge_found(&found)?;
     let dir = out.parent().unwrap_or(Path::new(".")).to_path_buf();
