@@ -7,7 +7,7 @@ use super::load::{current_dir, shown};
 use super::timelines::{self, Found};
 use super::{GlobalArgs, MergeArgs};
 use crate::artifact::{LOG_DIR, check_output_path, write_atomic};
-use crate::error::Error;
+use crate::error::{Error, Level, render_message};
 use crate::merge::{MergeError, Merged, merge};
 use crate::state::PhaseStatus;
 
@@ -22,9 +22,10 @@ pub fn execute(global: &GlobalArgs, args: &MergeArgs) -> Result<(), Error> {
     let dir = out.parent().unwrap_or(Path::new(".")).to_path_buf();
     std::fs::create_dir_all(&dir).map_err(|e| Error::io("creating the folder", &dir, e))?;
     let mut merged = merged;
+    let styled = super::color::styled(&super::color::stderr(global.color));
     for warning in copy_logs(&mut merged, &found, &dir)? {
         if !global.quiet {
-            eprintln!("warning: {warning}");
+            eprintln!("{}", render_message(Level::Warning, &warning, &[], None, styled));
         }
     }
     write_atomic(&out, &merged.timeline)?;
