@@ -420,3 +420,29 @@ fn per_package_inputs_are_checked_per_instance_and_named_from_the_root() {
         assert_eq!(verdict(other), "up to date", "{}", explained.stdout);
     }
 }
+
+#[test]
+fn check_does_not_warn_about_inputs_a_dependency_will_create() {
+    // A fresh checkout: out/ does not exist yet; gen (build's dependency) writes out/*.rs.
+    let milo = format!(
+        "{MILO}\n[[pipeline.phase]]\nname = \"docs\"\ncmd = \"true\"\ninputs = [\"docs/*.md\"]\ndepends_on = [\"build\"]\n\n[[pipeline.phase]]\nname = \"lone\"\ncmd = \"true\"\ninputs = [\"out/*.rs\"]\n"
+    );
+    let checked = project().milo_toml(&milo).arg("check").run();
+    checked.success();
+    let warned: Vec<&str> = checked.stderr.lines().filter(|l| l.contains("warning")).collect();
+    assert_eq!(
+        warned,
+        [
+            "warning: phase `docs`: no file matches inputs glob `docs/*.md`; while none does, the phase always runs",
+            "warning: phase `lone`: no file matches inputs glob `out/*.rs`; while none does, the phase always runs",
+        ],
+        "build's glob is gen's outputs; docs' is nobody's; lone does not depend on gen: {}",
+        checked.stderr
+    );
+    let explained = checked.then().args(["explain", "build"]).run();
+    explained.success();
+    assert_eq!(
+        explained.stdout, "build  would run: no file matches inputs glob `out/*.rs` (+1 more)\n",
+        "explain still says why"
+    );
+}

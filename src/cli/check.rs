@@ -11,7 +11,8 @@ use crate::pipeline::Pipeline;
 
 /// Validates; prints `Milo.toml: 5 phases, 4 dependencies, ok` unless `-q`. With `-v`, also
 /// the file read, the workspace and where the timeline goes (and how each was found). Warns
-/// about `inputs` globs that match no file: such a phase always runs.
+/// about `inputs` globs that match no file (such a phase always runs), unless a phase it
+/// depends on declares `outputs` that may create the files.
 pub fn execute(global: &GlobalArgs) -> Result<(), Error> {
     let loaded = load(global)?;
     if !global.quiet {
@@ -38,8 +39,11 @@ fn warn_unmatched(pipeline: &Pipeline, styled: bool) {
     }
     let observer = Observer::new(pipeline, None);
     let mut text = String::new();
-    for phase in pipeline.phases() {
+    for (idx, phase) in pipeline.phases().iter().enumerate() {
         for glob in observer.unmatched_inputs(phase) {
+            if produced(pipeline, idx, &glob, observer.root()) {
+                continue;
+            }
             let message = format!(
                 "phase `{}`: no file matches inputs glob `{glob}`; while none does, the phase always runs",
                 phase.name
@@ -49,4 +53,15 @@ fn warn_unmatched(pipeline: &Pipeline, styled: bool) {
         }
     }
     eprint!("{text}");
+}
+
+/// Whether a phase `idx` depends on (transitively) declares an `outputs` glob whose folder
+/// overlaps `glob`'s: on a fresh checkout (codegen, then build) the files are yet to be made.
+fn produced(pipeline: &Pipeline, idx: usize, glob: &str, root: &std::path::Path) -> bool {
+    let upstream = pipeline.graph().closure(&[idx]);
+    pipeline.phases().iter().enumerate().any(|(i, p)| {
+        i != idx
+            && upstream[i]
+            && p.outputs.iter().any(|out| crate::glob::overlaps(root, out, glob))
+    })
 }

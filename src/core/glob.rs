@@ -84,6 +84,23 @@ pub fn split(pattern: &str) -> Split {
     Split { base, literal }
 }
 
+/// Whether globs `a` and `b` may match files in the same place: the literal folder of one
+/// lies in the other's (relative folders resolved against `root`, compared by components).
+/// Loose on purpose: `check` uses it to tell whether a dependency's `outputs` could create a
+/// file an `inputs` glob looks for, and a folder such as `**` overlaps everything.
+///
+/// ```
+/// use milo::glob::overlaps;
+/// let root = std::path::Path::new("/ws");
+/// assert!(overlaps(root, "out/*.rs", "out/gen/**"));
+/// assert!(overlaps(root, "/ws/out/a.rs", "./out/*.rs"));
+/// assert!(!overlaps(root, "out/*.rs", "outside/*.rs"));
+/// ```
+pub fn overlaps(root: &std::path::Path, a: &str, b: &str) -> bool {
+    let (a, b) = (root.join(split(a).base), root.join(split(b).base));
+    a.starts_with(&b) || b.starts_with(&a)
+}
+
 /// A component's text when it matches only itself (`a[*]b` is `a*b`), else `None`.
 fn unescape(component: &str) -> Option<String> {
     let chars: Vec<char> = component.chars().collect();
@@ -147,6 +164,18 @@ mod tests {
         assert_eq!(split("src/[ab].rs").base, "src");
         assert_eq!(split("/abs/*.rs").base, "/abs");
         assert_eq!(split("**/*.rs").base, "");
+    }
+
+    #[test]
+    fn globs_overlap_when_one_folder_holds_the_other() {
+        let root = std::path::Path::new("/ws");
+        assert!(overlaps(root, "src/gen/*.rs", "src/gen/*.rs"));
+        assert!(overlaps(root, "src/gen/a.rs", "src/**"));
+        assert!(overlaps(root, "**/*.rs", "target/out.txt"), "the root holds everything");
+        assert!(overlaps(root, "/ws/pkg/src/*.rs", "pkg/src/gen.rs"));
+        assert!(!overlaps(root, "src/gen/*.rs", "src/generated/*.rs"), "components, not text");
+        assert!(!overlaps(root, "docs/*.md", "out/*.rs"));
+        assert!(!overlaps(root, "/elsewhere/*.rs", "out/*.rs"));
     }
 
     proptest::proptest! {
