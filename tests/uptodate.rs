@@ -446,3 +446,43 @@ fn check_does_not_warn_about_inputs_a_dependency_will_create() {
         "explain still says why"
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn a_dangling_symlink_counts_by_its_target_and_a_fifo_runs_the_phase_with_a_note() {
+    let milo = "[[pipeline.phase]]\nname = \"gen\"\ncmd = \"echo gen >> runs.log\"\ninputs = [\"links/*\"]\n";
+    let out = Test::new().milo_toml(milo).file("links/a.txt", "a\n").arg("run").run();
+    out.success();
+    ran(&out);
+    let gone = out.root.join("links/gone");
+    let link = |target: &str| {
+        let path = gone.clone();
+        let _ = std::fs::remove_file(&path);
+        std::os::unix::fs::symlink(target, path).expect("symlink");
+    };
+    link("nowhere.txt");
+    let explained = out.then().arg("explain").run();
+    assert_eq!(explained.stdout, "gen  would run: links/gone added\n");
+    let first = run_again(explained);
+    first.success();
+    assert_eq!(ran(&first), ["gen"]);
+    let second = run_again(first);
+    assert_eq!(ran(&second), Vec::<String>::new(), "recorded with the link: up to date");
+    link("elsewhere.txt");
+    let explained = second.then().arg("explain").run();
+    assert_eq!(explained.stdout, "gen  would run: links/gone changed\n");
+
+    let fifo = explained.root.join("links/pipe");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo (coreutils) makes a FIFO");
+    let with_fifo = run_again(explained);
+    with_fifo.success();
+    assert_eq!(ran(&with_fifo), ["gen"]);
+    assert!(
+        with_fifo.stdout.contains("links/pipe could not be read (not a regular file"),
+        "the note is in the phase's output: {}",
+        with_fifo.stdout
+    );
+    let again = run_again(with_fifo);
+    assert_eq!(ran(&again), ["gen"], "never recorded while the FIFO is there");
+}

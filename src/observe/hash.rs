@@ -65,6 +65,31 @@ pub(crate) fn hash_files(
     (digests, unreadable)
 }
 
+/// Adds the digest of each link's target text (a link that does not lead to a regular
+/// file), or the reason it could not be read.
+pub(crate) fn hash_links(
+    links: &BTreeMap<String, PathBuf>,
+    digests: &mut BTreeMap<String, Digest>,
+    unreadable: &mut Vec<Unreadable>,
+) {
+    for (name, path) in links {
+        match std::fs::read_link(path) {
+            Ok(target) => {
+                digests.insert(name.clone(), link_digest(&target.to_string_lossy()));
+            }
+            Err(e) => unreadable.push(Unreadable { path: name.clone(), reason: reason(&e) }),
+        }
+    }
+}
+
+/// A link's digest: its target's text, tagged so that it differs from a file holding it.
+fn link_digest(target: &str) -> Digest {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(b"symlink\0");
+    hasher.update(target.as_bytes());
+    Digest(*hasher.finalize().as_bytes())
+}
+
 /// One file's digest, read through `buf`.
 fn hash_file(path: &std::path::Path, buf: &mut [u8]) -> std::io::Result<Digest> {
     let mut file = std::fs::File::open(path)?;
@@ -109,5 +134,23 @@ mod tests {
             unreadable,
             [Unreadable { path: "gone".into(), reason: "no such file or directory".into() }]
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_count_by_their_target_text() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        std::os::unix::fs::symlink("missing", &a).expect("symlink");
+        std::os::unix::fs::symlink("elsewhere", &b).expect("symlink");
+        std::fs::write(dir.path().join("missing"), "missing").expect("write");
+        let links = [("a".to_owned(), a), ("b".to_owned(), b), ("c".into(), dir.path().join("c"))];
+        let (mut digests, mut unreadable) = (BTreeMap::new(), Vec::new());
+        hash_links(&links.into_iter().collect(), &mut digests, &mut unreadable);
+        assert_eq!(digests["a"], link_digest("missing"));
+        assert_ne!(digests["a"], digests["b"]);
+        assert_ne!(digests["a"], Digest::of(b"missing"), "a link is not a file holding its text");
+        assert_eq!(unreadable.len(), 1);
+        assert_eq!(unreadable[0].path, "c");
     }
 }

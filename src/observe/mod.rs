@@ -60,9 +60,11 @@ impl Observer {
             process.iter().map(|(k, v)| (*k, v.as_deref())),
         );
         let matched = self.walker.matching(inputs, true);
-        let (digests, mut unreadable) = hash::hash_files(&matched.files);
+        let (mut digests, mut unreadable) = hash::hash_files(&matched.files);
+        hash::hash_links(&matched.links, &mut digests, &mut unreadable);
         unreadable.extend(matched.unreadable);
-        let outputs = self.walker.matching(&phase.outputs, false);
+        let mut outputs = self.walker.matching(&phase.outputs, false);
+        let unmatched_outputs = std::mem::take(&mut outputs.unmatched);
         let cwd = phase
             .cwd
             .as_ref()
@@ -74,14 +76,14 @@ impl Observer {
             inputs: digests,
             unreadable,
             unmatched: matched.unmatched,
-            outputs: outputs.files.into_keys().collect(),
-            unmatched_outputs: outputs.unmatched,
+            outputs: outputs.names().collect(),
+            unmatched_outputs,
         })
     }
 
     /// The files `phase`'s `outputs` match now (recorded after a success).
     pub fn outputs(&self, phase: &Phase) -> BTreeSet<String> {
-        self.walker.matching(&phase.outputs, false).files.into_keys().collect()
+        self.walker.matching(&phase.outputs, false).names().collect()
     }
 
     /// The `inputs` globs of `phase` that match no file (`check` warns about them).

@@ -9,6 +9,11 @@
 //! (`src/generated/*.rs` finds generated files). Walking `outputs` ignores nothing: outputs
 //! are usually ignored files. Every walk skips `.git` and the run's own folder (the timeline,
 //! logs and fingerprints).
+//!
+//! Links are not followed into folders. A symbolic link to a regular file counts by that
+//! file; any other link (dangling, a loop, to a folder) counts by its target's text, as git
+//! stores it. A FIFO, socket or device that a glob matches cannot be hashed (reading a FIFO
+//! would block): it is reported unreadable, so the phase runs with a note.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -24,10 +29,33 @@ pub(crate) struct Matched {
     /// Each matched file: the path as recorded (`/`-separated, relative to the root when
     /// under it, else as the glob wrote it) and the path to read.
     pub files: BTreeMap<String, PathBuf>,
+    /// Each matched link that does not lead to a regular file, keyed like `files`: counted
+    /// by its target's text.
+    pub links: BTreeMap<String, PathBuf>,
     /// The globs that matched no file, in order.
     pub unmatched: Vec<String>,
     /// Folders that could not be read while walking.
     pub unreadable: Vec<Unreadable>,
+}
+
+impl Matched {
+    /// Files and links: every path that was matched and can be counted.
+    pub fn names(self) -> impl Iterator<Item = String> {
+        self.files.into_keys().chain(self.links.into_keys())
+    }
+
+    /// A matched entry: a regular file (or a link to one), another link, or something that
+    /// cannot be hashed.
+    fn add(&mut self, name: String, path: PathBuf, regular: bool, link: bool) {
+        if regular {
+            self.files.insert(name, path);
+        } else if link {
+            self.links.insert(name, path);
+        } else {
+            let reason = "not a regular file (a FIFO, socket or device)".to_owned();
+            self.unreadable.push(Unreadable { path: name, reason });
+        }
+    }
 }
 
 /// Where globs resolve and what every walk skips.
@@ -54,8 +82,15 @@ impl Walker {
                 let path = self.root.join(&s.base);
                 match std::fs::metadata(&path) {
                     Ok(meta) if meta.is_dir() => groups.entry(s.base).or_default().push((i, None)),
-                    Ok(_) => {
-                        out.files.insert(self.recorded(s.base), path);
+                    Ok(meta) => {
+                        let regular = meta.is_file();
+                        let link = !regular && path.is_symlink();
+                        out.add(self.recorded(s.base), path, regular, link);
+                        hit[i] = true;
+                    }
+                    // A dangling link is there, and counts.
+                    Err(_) if path.is_symlink() => {
+                        out.add(self.recorded(s.base), path, false, true);
                         hit[i] = true;
                     }
                     Err(_) => {}
@@ -99,12 +134,7 @@ impl Walker {
                     continue;
                 }
             };
-            let kind = entry.file_type();
-            let file = kind.is_some_and(|t| t.is_file())
-                || (kind.is_some_and(|t| t.is_symlink()) && entry.path().is_file());
-            if !file {
-                continue;
-            }
+            let Some(kind) = entry.file_type().filter(|t| !t.is_dir()) else { continue };
             let Ok(rel) = entry.path().strip_prefix(&dir) else { continue };
             let shown = join(base, rel);
             let mut matched = false;
@@ -115,7 +145,9 @@ impl Walker {
                 }
             }
             if matched {
-                out.files.insert(self.recorded(shown), entry.into_path());
+                let link = kind.is_symlink();
+                let regular = kind.is_file() || (link && entry.path().is_file());
+                out.add(self.recorded(shown), entry.into_path(), regular, link);
             }
         }
     }
@@ -243,6 +275,34 @@ mod tests {
             names(&outputs),
             [".github/ci.rs", "src/a.rs", "src/gen/g.rs", "src/scratch.rs", "target/debug/x.rs"]
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_that_lead_nowhere_count_and_fifos_are_unreadable() {
+        let dir = tree(&["in/a.txt", "sub/x.txt"]);
+        let link = |target: &str, name: &str| {
+            std::os::unix::fs::symlink(target, dir.path().join(name)).expect("symlink");
+        };
+        link("a.txt", "in/to_file");
+        link("missing", "in/dangling");
+        link("../sub", "in/to_dir");
+        link("loop", "in/loop");
+        link("missing", "named");
+        let made = std::process::Command::new("mkfifo").arg(dir.path().join("in/fifo")).status();
+        assert!(made.is_ok_and(|s| s.success()), "mkfifo (coreutils) makes a FIFO");
+        let w = walker(&dir, None);
+        let m = w.matching(&globs(&["in/*", "named"]), true);
+        assert_eq!(names(&m), ["in/a.txt", "in/to_file"]);
+        let links: Vec<&str> = m.links.keys().map(String::as_str).collect();
+        assert_eq!(links, ["in/dangling", "in/loop", "in/to_dir", "named"]);
+        assert!(m.unmatched.is_empty(), "a dangling literal link matched: {:?}", m.unmatched);
+        let fifo = Unreadable {
+            path: "in/fifo".into(),
+            reason: "not a regular file (a FIFO, socket or device)".into(),
+        };
+        assert_eq!(m.unreadable, std::slice::from_ref(&fifo));
+        assert_eq!(w.matching(&globs(&["in/fifo"]), true).unreadable, [fifo], "named, too");
     }
 
     #[test]
