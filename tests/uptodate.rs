@@ -486,3 +486,39 @@ fn a_dangling_symlink_counts_by_its_target_and_a_fifo_runs_the_phase_with_a_note
     let again = run_again(with_fifo);
     assert_eq!(ran(&again), ["gen"], "never recorded while the FIFO is there");
 }
+
+#[test]
+fn a_checkout_in_another_folder_is_still_up_to_date() {
+    use milo::exec::RunOptions;
+    use milo::{Phase, PhaseStatus, Pipeline};
+
+    // The command and the environment name files by their absolute path, as `{package_dir}`
+    // and MILO_PACKAGE_DIR do: another CI runner's folder, a moved clone.
+    let parent = tempfile::tempdir().expect("temp dir");
+    let (one, two) = (parent.path().join("one/app"), parent.path().join("two/app"));
+    std::fs::create_dir_all(&one).expect("mkdir");
+    std::fs::write(one.join("in.txt"), "x\n").expect("write");
+    let run = |dir: &Path| {
+        let pipeline = Pipeline::new("moved")
+            .phase(
+                Phase::cmd("gen", format!("cat '{}/in.txt'", dir.display()))
+                    .env("IN", dir.join("in.txt").display().to_string())
+                    .inputs(["in.txt"]),
+            )
+            .dir(dir)
+            .build()
+            .expect("valid");
+        let options = RunOptions {
+            timeline: Some(dir.join("target/milo/timeline.json")),
+            ..RunOptions::default()
+        };
+        let state = pipeline.run(options).expect("run").state;
+        state.phase("gen").map(|p| p.status)
+    };
+    assert_eq!(run(&one), Some(PhaseStatus::Completed));
+    assert_eq!(run(&one), Some(PhaseStatus::UpToDate));
+    std::fs::rename(parent.path().join("one"), parent.path().join("two")).expect("move");
+    assert_eq!(run(&two), Some(PhaseStatus::UpToDate), "the checkout's folder is not part of it");
+    std::fs::write(two.join("in.txt"), "y\n").expect("edit");
+    assert_eq!(run(&two), Some(PhaseStatus::Completed));
+}

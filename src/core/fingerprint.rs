@@ -9,6 +9,7 @@
 //! Everything here is pure: walking folders and reading files is the `uptodate` module's job;
 //! it fills an [`Observation`].
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
@@ -112,16 +113,53 @@ fn canonical(value: &serde_json::Value, out: &mut String) {
     }
 }
 
-/// The digest of what a phase runs: the shell line or the exact argument list. A closure's
-/// code cannot be hashed: list its source files in `inputs`.
-pub fn command_digest(handler: &Handler) -> Digest {
+/// `text` with each whole occurrence of the folder `root` (the pipeline's) replaced by a
+/// marker, so that a command or a value naming a file of the checkout
+/// (`{package_dir}`, `MILO_PACKAGE_DIR`) hashes the same wherever the checkout lies (another
+/// CI runner's folder, a moved clone). `root` must stand alone: `/w/app` is not replaced in
+/// `/w/apple` or `/x/w/app`. A root of `/` or nothing replaces nothing.
+///
+/// ```
+/// use milo::fingerprint::portable;
+/// assert_eq!(portable("cat /w/app/a.txt /w/apple", "/w/app"), "cat \0root/a.txt /w/apple");
+/// ```
+pub fn portable<'a>(text: &'a str, root: &str) -> Cow<'a, str> {
+    let root = root.trim_end_matches('/');
+    if root.is_empty() || !text.contains(root) {
+        return Cow::Borrowed(text);
+    }
+    let part_of_name =
+        |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || "._-".contains(c));
+    let mut out = String::new();
+    let mut done = 0;
+    for (at, _) in text.match_indices(root) {
+        let before = text[..at].chars().next_back();
+        let after = text[at + root.len()..].chars().next();
+        if part_of_name(before) || part_of_name(after) {
+            continue;
+        }
+        out.push_str(&text[done..at]);
+        out.push_str("\0root");
+        done = at + root.len();
+    }
+    if done == 0 {
+        return Cow::Borrowed(text);
+    }
+    out.push_str(&text[done..]);
+    Cow::Owned(out)
+}
+
+/// The digest of what a phase runs: the shell line or the exact argument list, with the
+/// pipeline's folder `root` made [`portable`]. A closure's code cannot be hashed: list its
+/// source files in `inputs`.
+pub fn command_digest(handler: &Handler, root: &str) -> Digest {
     let mut h = Feed::default();
     match handler {
-        Handler::Shell(line) => h.field("shell", line.as_bytes()),
+        Handler::Shell(line) => h.field("shell", portable(line, root).as_bytes()),
         Handler::Args(args) => {
             h.field("args", &args.len().to_le_bytes());
             for a in args {
-                h.field("arg", a.as_bytes());
+                h.field("arg", portable(a, root).as_bytes());
             }
         }
         Handler::Func(_) => h.field("closure", b""),
@@ -130,19 +168,19 @@ pub fn command_digest(handler: &Handler) -> Digest {
 }
 
 /// The environment a fingerprint covers: the declared variables (the pipeline's and the
-/// phase's, already merged) and the `env_inputs` as the process has them (`None`: unset).
-/// A declared variable wins over the process's value of the same name, as it does for the
-/// phase.
+/// phase's, already merged) and the `env_inputs` as the process has them (`None`: unset),
+/// values made [`portable`] against the pipeline's folder `root`. A declared variable wins
+/// over the process's value of the same name, as it does for the phase.
 pub fn env_digests<'a>(
     declared: impl IntoIterator<Item = (&'a str, &'a str)>,
     env_inputs: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
+    root: &str,
 ) -> BTreeMap<String, Option<Digest>> {
-    let mut env: BTreeMap<String, Option<Digest>> = env_inputs
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.map(|v| Digest::of(v.as_bytes()))))
-        .collect();
+    let digest = |v: &str| Digest::of(portable(v, root).as_bytes());
+    let mut env: BTreeMap<String, Option<Digest>> =
+        env_inputs.into_iter().map(|(k, v)| (k.to_owned(), v.map(digest))).collect();
     for (k, v) in declared {
-        env.insert(k.to_owned(), Some(Digest::of(v.as_bytes())));
+        env.insert(k.to_owned(), Some(digest(v)));
     }
     env
 }
@@ -312,17 +350,34 @@ mod tests {
 
     #[test]
     fn commands_hash_what_runs() {
-        let shell = command_digest(&Handler::Shell("a b".into()));
-        let args = command_digest(&Handler::Args(vec!["a".into(), "b".into()]));
-        let joined = command_digest(&Handler::Args(vec!["a b".into()]));
+        let shell = command_digest(&Handler::Shell("a b".into()), "/w");
+        let args = command_digest(&Handler::Args(vec!["a".into(), "b".into()]), "/w");
+        let joined = command_digest(&Handler::Args(vec!["a b".into()]), "/w");
         assert_ne!(shell, args);
         assert_ne!(args, joined, "argument boundaries count");
-        assert_eq!(shell, command_digest(&Handler::Shell("a b".into())));
+        assert_eq!(shell, command_digest(&Handler::Shell("a b".into()), "/w"));
+    }
+
+    #[test]
+    fn the_checkouts_folder_does_not_count() {
+        assert_eq!(portable("cd /w/app && make", "/w/app/"), "cd \0root && make");
+        assert_eq!(portable("/w/app:/w/app/x='/w/app'", "/w/app"), "\0root:\0root/x='\0root'");
+        for untouched in ["/w/apple", "/x/w/app/a", "/w/app.d", "w/app", "/w/ap"] {
+            assert_eq!(portable(untouched, "/w/app"), untouched);
+        }
+        assert_eq!(portable("/w/app", "/"), "/w/app", "the root folder replaces nothing");
+        let shell = |line: &str, root: &str| command_digest(&Handler::Shell(line.into()), root);
+        assert_eq!(shell("cat /ci/1/p/a.txt", "/ci/1/p"), shell("cat /ci/2/p/a.txt", "/ci/2/p"));
+        assert_ne!(shell("cat /ci/1/p/a.txt", "/ci/1/p"), shell("cat /ci/1/p/b.txt", "/ci/1/p"));
+        let args = |a: &str, root: &str| command_digest(&Handler::Args(vec![a.into()]), root);
+        assert_eq!(args("/ci/1/p", "/ci/1/p"), args("/ci/2/p", "/ci/2/p"));
+        let env = |v: &str, root: &str| env_digests([("D", v)], [("E", Some(v))], root);
+        assert_eq!(env("/ci/1/p/x", "/ci/1/p"), env("/ci/2/p/x", "/ci/2/p"));
     }
 
     #[test]
     fn declared_env_wins_and_unset_differs_from_empty() {
-        let env = env_digests([("A", "1")], [("A", Some("2")), ("B", None), ("C", Some(""))]);
+        let env = env_digests([("A", "1")], [("A", Some("2")), ("B", None), ("C", Some(""))], "/w");
         assert_eq!(env["A"], Some(Digest::of(b"1")));
         assert_eq!(env["B"], None);
         assert_eq!(env["C"], Some(Digest::of(b"")));
@@ -333,7 +388,7 @@ mod tests {
         let base = Observation {
             command: Digest::of(b"cmd"),
             cwd: ".".into(),
-            env: env_digests([("A", "1")], []),
+            env: env_digests([("A", "1")], [], "/w"),
             inputs: [("a.txt".to_owned(), Digest::of(b"x"))].into(),
             ..Observation::default()
         };
@@ -343,7 +398,7 @@ mod tests {
         let changes: Vec<Observation> = vec![
             Observation { command: Digest::of(b"other"), ..base.clone() },
             Observation { cwd: "sub".into(), ..base.clone() },
-            Observation { env: env_digests([("A", "2")], []), ..base.clone() },
+            Observation { env: env_digests([("A", "2")], [], "/w"), ..base.clone() },
             Observation { inputs: [("b.txt".to_owned(), Digest::of(b"x"))].into(), ..base.clone() },
             Observation { inputs: [("a.txt".to_owned(), Digest::of(b"y"))].into(), ..base.clone() },
         ];

@@ -8,9 +8,9 @@ use crate::phase::{Handler, Phase};
 
 fn observed() -> Observation {
     Observation {
-        command: command_digest(&Handler::Shell("./gen.sh".into())),
+        command: command_digest(&Handler::Shell("./gen.sh".into()), "/p"),
         cwd: ".".into(),
-        env: env_digests([], [("PROTOC", Some("/usr/bin/protoc"))]),
+        env: env_digests([], [("PROTOC", Some("/usr/bin/protoc"))], "/p"),
         inputs: [
             ("proto/a.proto".to_owned(), Digest::of(b"a")),
             ("proto/b.proto".to_owned(), Digest::of(b"b")),
@@ -60,14 +60,14 @@ fn each_cause_is_named() {
         (Observation { inputs: removed, ..base.clone() }, "would run: proto/b.proto removed"),
         (
             Observation {
-                command: command_digest(&Handler::Shell("./gen.sh -v".into())),
+                command: command_digest(&Handler::Shell("./gen.sh -v".into()), "/p"),
                 ..base.clone()
             },
             "would run: command changed",
         ),
         (Observation { cwd: "sub".into(), ..base.clone() }, "would run: cwd changed"),
         (
-            Observation { env: env_digests([], [("PROTOC", None)]), ..base.clone() },
+            Observation { env: env_digests([], [("PROTOC", None)], "/p"), ..base.clone() },
             "would run: PROTOC changed",
         ),
         (

@@ -55,9 +55,11 @@ impl Observer {
                 (name.as_str(), std::env::var_os(name).map(|v| v.to_string_lossy().into_owned()))
             })
             .collect();
+        let root = self.walker.root.to_string_lossy();
         let env = env_digests(
             declared.iter().map(|(k, v)| (k.as_str(), v.as_str())),
             process.iter().map(|(k, v)| (*k, v.as_deref())),
+            &root,
         );
         let matched = self.walker.matching(inputs, true);
         let (mut digests, mut unreadable) = hash::hash_files(&matched.files);
@@ -70,7 +72,7 @@ impl Observer {
             .as_ref()
             .map_or_else(|| self.walker.root.clone(), |c| self.walker.root.join(c));
         Some(Observation {
-            command: command_digest(&phase.handler),
+            command: command_digest(&phase.handler, &root),
             cwd: self.walker.shown(&cwd),
             env,
             inputs: digests,
