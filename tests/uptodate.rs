@@ -492,19 +492,23 @@ fn a_checkout_in_another_folder_is_still_up_to_date() {
     use milo::exec::RunOptions;
     use milo::{Phase, PhaseStatus, Pipeline};
 
-    // The command and the environment name files by their absolute path, as `{package_dir}`
-    // and MILO_PACKAGE_DIR do: another CI runner's folder, a moved clone.
+    // The command, the environment and gen's result name files by their absolute path, as
+    // `{package_dir}` and MILO_PACKAGE_DIR do: another CI runner's folder, a moved clone.
     let parent = tempfile::tempdir().expect("temp dir");
     let (one, two) = (parent.path().join("one/app"), parent.path().join("two/app"));
     std::fs::create_dir_all(&one).expect("mkdir");
     std::fs::write(one.join("in.txt"), "x\n").expect("write");
     let run = |dir: &Path| {
+        let gen_line =
+            format!("cat '{}/in.txt' && echo \"file=$IN\" >> \"$MILO_OUTPUT\"", dir.display());
         let pipeline = Pipeline::new("moved")
             .phase(
-                Phase::cmd("gen", format!("cat '{}/in.txt'", dir.display()))
+                Phase::cmd("gen", gen_line)
                     .env("IN", dir.join("in.txt").display().to_string())
                     .inputs(["in.txt"]),
             )
+            .phase(Phase::cmd("use", "true").inputs(["in.txt"]).depends_on(["gen"]))
+            .phase(Phase::cmd("show", "cp \"$MILO_CONTEXT\" context.json").depends_on(["gen"]))
             .dir(dir)
             .build()
             .expect("valid");
@@ -513,12 +517,19 @@ fn a_checkout_in_another_folder_is_still_up_to_date() {
             ..RunOptions::default()
         };
         let state = pipeline.run(options).expect("run").state;
-        state.phase("gen").map(|p| p.status)
+        let status = |name: &str| state.phase(name).map(|p| p.status);
+        [status("gen"), status("use")]
     };
-    assert_eq!(run(&one), Some(PhaseStatus::Completed));
-    assert_eq!(run(&one), Some(PhaseStatus::UpToDate));
+    let (done, fresh) = (Some(PhaseStatus::Completed), Some(PhaseStatus::UpToDate));
+    assert_eq!(run(&one), [done, done]);
+    assert_eq!(run(&one), [fresh, fresh]);
     std::fs::rename(parent.path().join("one"), parent.path().join("two")).expect("move");
-    assert_eq!(run(&two), Some(PhaseStatus::UpToDate), "the checkout's folder is not part of it");
+    assert_eq!(run(&two), [fresh, fresh], "the checkout's folder is not part of it");
+    // show got gen's recorded result naming in.txt in this checkout, not the old one.
+    let context = std::fs::read_to_string(two.join("context.json")).expect("show ran");
+    let context: Value = serde_json::from_str(&context).expect("the context is JSON");
+    let file = two.join("in.txt").display().to_string();
+    assert_eq!(context["gen"]["outputs"]["file"], file.as_str(), "{context}");
     std::fs::write(two.join("in.txt"), "y\n").expect("edit");
-    assert_eq!(run(&two), Some(PhaseStatus::Completed));
+    assert_eq!(run(&two), [done, done]);
 }

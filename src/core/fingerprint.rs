@@ -39,6 +39,13 @@ impl Digest {
         Self::of(text.as_bytes())
     }
 
+    /// The digest of a phase's result ([`Digest::of_json`]) with the pipeline's folder `root`
+    /// made [`portable`]: a result naming a file of the checkout
+    /// (`binary=/ci/1/app/target/release/app`) is the same result in another folder.
+    pub fn of_result(result: &serde_json::Value, root: &str) -> Self {
+        Self::of_json(&portable_result(result, root))
+    }
+
     /// The digest as 64 lowercase hexadecimal digits.
     pub fn to_hex(&self) -> String {
         use std::fmt::Write as _;
@@ -113,6 +120,34 @@ fn canonical(value: &serde_json::Value, out: &mut String) {
     }
 }
 
+/// What [`portable`] puts in place of the pipeline's folder (no command, value or path holds
+/// a NUL).
+const ROOT_MARKER: &str = "\0root";
+
+/// A phase's result with every string made [`portable`]: as it is recorded.
+pub fn portable_result(result: &serde_json::Value, root: &str) -> serde_json::Value {
+    map_strings(result, &|s| portable(s, root).into_owned())
+}
+
+/// A recorded result ([`portable_result`]) for a checkout in `root`: the marker back to
+/// the folder, so a dependent of an up-to-date phase gets paths into its own checkout.
+pub fn local_result(result: &serde_json::Value, root: &str) -> serde_json::Value {
+    let root = root.trim_end_matches('/');
+    map_strings(result, &|s| s.replace(ROOT_MARKER, root))
+}
+
+fn map_strings(value: &serde_json::Value, f: &dyn Fn(&str) -> String) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => Value::String(f(s)),
+        Value::Array(items) => Value::Array(items.iter().map(|v| map_strings(v, f)).collect()),
+        Value::Object(map) => {
+            Value::Object(map.iter().map(|(k, v)| (k.clone(), map_strings(v, f))).collect())
+        }
+        other => other.clone(),
+    }
+}
+
 /// `text` with each whole occurrence of the folder `root` (the pipeline's) replaced by a
 /// marker, so that a command or a value naming a file of the checkout
 /// (`{package_dir}`, `MILO_PACKAGE_DIR`) hashes the same wherever the checkout lies (another
@@ -139,7 +174,7 @@ pub fn portable<'a>(text: &'a str, root: &str) -> Cow<'a, str> {
             continue;
         }
         out.push_str(&text[done..at]);
-        out.push_str("\0root");
+        out.push_str(ROOT_MARKER);
         done = at + root.len();
     }
     if done == 0 {
@@ -373,6 +408,15 @@ mod tests {
         assert_eq!(args("/ci/1/p", "/ci/1/p"), args("/ci/2/p", "/ci/2/p"));
         let env = |v: &str, root: &str| env_digests([("D", v)], [("E", Some(v))], root);
         assert_eq!(env("/ci/1/p/x", "/ci/1/p"), env("/ci/2/p/x", "/ci/2/p"));
+        let result =
+            |root: &str| json!({"exit_code": 0, "outputs": {"bin": format!("{root}/app")}});
+        let recorded = portable_result(&result("/ci/1/p"), "/ci/1/p");
+        assert_eq!(recorded["outputs"]["bin"], "\0root/app");
+        assert_eq!(local_result(&recorded, "/ci/2/p/"), result("/ci/2/p"));
+        let digest = Digest::of_result(&result("/ci/2/p"), "/ci/2/p");
+        assert_eq!(Digest::of_result(&recorded, "/ci/2/p"), digest, "recorded or not");
+        assert_eq!(Digest::of_result(&result("/ci/1/p"), "/ci/1/p"), digest);
+        assert_ne!(Digest::of_result(&result("/ci/1/q"), "/ci/1/p"), digest);
     }
 
     #[test]

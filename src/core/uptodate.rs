@@ -241,13 +241,15 @@ fn diff<V: PartialEq>(
 
 /// The verdict of every phase of `pipeline` (by index), as a run would decide them:
 /// `observations[i]` is phase `i` now (`None`: it has no `inputs`), `records` the last
-/// successes. A dependency that runs makes its dependents wait on its result ([`Verdict::
-/// Unless`]); one that is up to date hands on its recorded result.
+/// successes, `root` the pipeline's folder ([`Digest::of_result`]). A dependency that runs
+/// makes its dependents wait on its result ([`Verdict::Unless`]); one that is up to date
+/// hands on its recorded result.
 pub fn verdicts(
     pipeline: &Pipeline,
     records: &Fingerprints,
     observations: &[Option<Observation>],
     force: bool,
+    root: &str,
 ) -> Vec<Verdict> {
     let phases = pipeline.phases();
     let mut verdicts: Vec<Option<Verdict>> = vec![None; phases.len()];
@@ -264,7 +266,7 @@ pub fn verdicts(
                     .map(|&d| {
                         let name = phases[d].name.clone();
                         let recorded =
-                            records.phases.get(&name).map(|r| Digest::of_json(&r.result));
+                            records.phases.get(&name).map(|r| Digest::of_result(&r.result, root));
                         let dependency = match (&verdicts[d], recorded) {
                             (Some(Verdict::Unless(names)), Some(digest)) => {
                                 inherited.extend(names.iter().cloned());

@@ -194,7 +194,7 @@ fn verdicts_flow_down_the_graph() {
     let now = observed();
     let observations = vec![Some(now.clone()), Some(now.clone()), None, Some(now.clone())];
     let records = chain_records(&now);
-    let v = verdicts(&pipeline, &records, &observations, false);
+    let v = verdicts(&pipeline, &records, &observations, false, "/p");
     assert_eq!(v[0], Verdict::UpToDate);
     assert_eq!(v[1], Verdict::UpToDate, "gen is up to date: its recorded result counts");
     assert_eq!(v[2], Verdict::Run(vec![Reason::NoInputs]));
@@ -203,12 +203,12 @@ fn verdicts_flow_down_the_graph() {
     // gen must run: build waits on it, and test inherits the wait through build.
     let mut records = chain_records(&now);
     records.phases.remove("gen");
-    let v = verdicts(&pipeline, &records, &observations, false);
+    let v = verdicts(&pipeline, &records, &observations, false, "/p");
     assert_eq!(v[0], Verdict::Run(vec![Reason::NeverSucceeded]));
     assert_eq!(v[1], Verdict::Unless(vec!["gen".into()]));
     assert_eq!(v[3], Verdict::Unless(vec!["gen".into(), "lint".into()]));
 
-    let forced = verdicts(&pipeline, &chain_records(&now), &observations, true);
+    let forced = verdicts(&pipeline, &chain_records(&now), &observations, true, "/p");
     assert!(forced.iter().all(|v| *v == Verdict::Run(vec![Reason::Forced])));
 }
 

@@ -12,7 +12,9 @@ use std::sync::Arc;
 
 use super::Observer;
 use super::records::{self, Unusable};
-use crate::fingerprint::{Digest, Fingerprints, Observation, Record};
+use crate::fingerprint::{
+    Digest, Fingerprints, Observation, Record, local_result, portable_result,
+};
 use crate::pipeline::Pipeline;
 use crate::uptodate::{Dependency, Reason, Verdict, decide};
 
@@ -99,8 +101,11 @@ impl Checks {
     ) -> Option<Job> {
         let phase = &pipeline.phases()[idx];
         phase.inputs.as_ref()?;
-        let dependencies =
-            results.into_iter().map(|(name, r)| (name, r.as_ref().map(Digest::of_json))).collect();
+        let root = self.observer.root().to_string_lossy();
+        let dependencies = results
+            .into_iter()
+            .map(|(name, r)| (name, r.as_ref().map(|r| Digest::of_result(r, &root))))
+            .collect();
         Some(Job {
             observer: self.observer.clone(),
             pipeline: Arc::clone(pipeline),
@@ -111,9 +116,10 @@ impl Checks {
         })
     }
 
-    /// The result recorded at phase `name`'s last success.
-    pub fn recorded_result(&self, name: &str) -> Option<&serde_json::Value> {
-        self.records.phases.get(name).map(|r| &r.result)
+    /// The result recorded at phase `name`'s last success, its paths into this checkout.
+    pub fn recorded_result(&self, name: &str) -> Option<serde_json::Value> {
+        let root = self.observer.root().to_string_lossy();
+        self.records.phases.get(name).map(|r| local_result(&r.result, &root))
     }
 
     /// Phase `name` starts after `checked`: its old record no longer stands for it until it
@@ -144,7 +150,8 @@ impl Checks {
         let Some((seen, dependencies)) = self.running.remove(&idx) else { return Ok(()) };
         let phase = &pipeline.phases()[idx];
         let outputs = self.observer.outputs(phase);
-        let record = Record::new(seen, dependencies, outputs, result.clone());
+        let root = self.observer.root().to_string_lossy();
+        let record = Record::new(seen, dependencies, outputs, portable_result(result, &root));
         self.records.phases.insert(phase.name.clone(), record);
         records::save(&self.path, &self.records)
     }

@@ -132,6 +132,12 @@ impl Observer {
         } else {
             pipeline.phases().iter().map(|p| self.observe(pipeline, p)).collect()
         };
-        uptodate::verdicts(pipeline, records, &observations, force)
+        uptodate::verdicts(
+            pipeline,
+            records,
+            &observations,
+            force,
+            &self.walker.root.to_string_lossy(),
+        )
     }
 }

@@ -46,7 +46,7 @@ impl Engine<'_> {
         let name = Arc::clone(&self.run.names[idx]);
         let Some(checks) = self.run.checks.as_mut() else { return self.start_attempt(idx) };
         if checked.verdict == Verdict::UpToDate
-            && let Some(result) = checks.recorded_result(&name).cloned()
+            && let Some(result) = checks.recorded_result(&name)
         {
             self.results[idx] = Some(result.clone());
             self.set_slot(idx, Slot::Done);
