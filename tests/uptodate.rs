@@ -533,3 +533,27 @@ fn a_checkout_in_another_folder_is_still_up_to_date() {
     std::fs::write(two.join("in.txt"), "y\n").expect("edit");
     assert_eq!(run(&two), [done, done]);
 }
+
+#[test]
+fn a_run_killed_while_a_phase_runs_leaves_its_record_standing_for_nothing() {
+    let milo = "[[pipeline.phase]]\nname = \"gen\"\n\
+                cmd = \"touch started; while [ ! -f go ]; do sleep 0.05; done\"\n\
+                inputs = [\"in.txt\"]\n";
+    let out = Test::new().milo_toml(milo).file("in.txt", "a\n").file("go", "").arg("run").run();
+    out.success();
+    std::fs::remove_file(out.root.join("go")).expect("remove go");
+    std::fs::remove_file(out.root.join("started")).expect("remove started");
+    edit(&out.root, "in.txt", "b\n");
+    let root = out.root.clone();
+    let running = out.then().arg("run").spawn();
+    crate::support::wait_for_file(&root.join("started"));
+    // Nothing saves the whole file as gen starts now: the journal is what marks it.
+    running.signal("-KILL");
+    let killed = running.finish();
+    assert_eq!(killed.code, None, "killed by a signal");
+    std::fs::write(root.join("go"), "").expect("let the orphaned gen end");
+    edit(&root, "in.txt", "a\n");
+    let explained = killed.then().arg("explain").run();
+    explained.success();
+    assert_eq!(explained.stdout, "gen  would run: its last run did not succeed\n");
+}

@@ -6,7 +6,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use crate::action::Action;
-use crate::artifact::Notice;
+use crate::artifact::{Notice, Record, WriteFailure};
 use crate::clock::RealClock;
 use crate::error::Error;
 use crate::exec::command::Scratch;
@@ -125,6 +125,12 @@ impl Run {
         engine.main_loop(&rx);
         // Dropping the loop ends whatever is left of the phases, then stops hearing SIGCHLD.
         drop(engine);
+        if let Some(checks) = self.checks.as_mut()
+            && let Err(source) = checks.finish()
+        {
+            let path = checks.path().to_owned();
+            self.recorder.report(WriteFailure { record: Record::Fingerprints, path, source });
+        }
         self.cancel.set_waker(None);
         clear_active_pipeline(&self.store.handle());
         self.store.hold_forwarding(false);

@@ -3,12 +3,17 @@
 //!
 //! A check looks before the phase runs (its inputs as they were when it started: an edit
 //! made while it runs is seen next time), and a success records that look. A phase that
-//! starts again has its old record marked, so that a failed or interrupted run is never
-//! taken for the last success.
+//! starts again has its old record marked (in the journal at once), so that a failed or
+//! interrupted run is never taken for the last success.
+//!
+//! Successes are saved at most once a [`SAVE_EVERY`] and at the end of the run
+//! ([`Checks::finish`]), not at each: the whole file is rewritten each time, on the executor's
+//! loop. A success lost to a run that dies only makes the phase run again.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use super::Observer;
 use super::records::{self, Unusable};
@@ -64,6 +69,9 @@ impl Job {
     }
 }
 
+/// The longest a recorded success waits to be saved while the run goes on.
+pub const SAVE_EVERY: Duration = Duration::from_secs(1);
+
 /// The checks of one run.
 #[derive(Debug)]
 pub struct Checks {
@@ -71,6 +79,9 @@ pub struct Checks {
     path: PathBuf,
     records: Fingerprints,
     force: bool,
+    /// `records` holds what the file does not yet; when it was last written.
+    dirty: bool,
+    saved: Instant,
     /// What each running phase looked like when it started, to record at its success.
     running: HashMap<usize, (Observation, BTreeMap<String, Option<Digest>>)>,
 }
@@ -83,7 +94,9 @@ impl Checks {
         let path = records::beside(timeline);
         let (records, problem) = records::load(&path);
         let observer = Observer::new(pipeline, timeline.parent());
-        (Self { observer, path, records, force, running: HashMap::new() }, problem)
+        let saved = Instant::now();
+        let running = HashMap::new();
+        (Self { observer, path, records, force, dirty: false, saved, running }, problem)
     }
 
     /// The fingerprints file.
@@ -123,7 +136,8 @@ impl Checks {
     }
 
     /// Phase `name` starts after `checked`: its old record no longer stands for it until it
-    /// succeeds (saved at once, so a run that dies is not taken for a success).
+    /// succeeds (noted in the journal at once, so a run that dies is not taken for a
+    /// success).
     pub fn starting(&mut self, name: &str, checked: Checked) -> std::io::Result<()> {
         // A phase with an input that could not be read is not recorded: its look is
         // incomplete.
@@ -133,14 +147,16 @@ impl Checks {
         match self.records.phases.get_mut(name) {
             Some(record) if !record.rerun => {
                 record.rerun = true;
-                records::save(&self.path, &self.records)
+                self.dirty = true;
+                records::started(&self.path, name)
             }
             _ => Ok(()),
         }
     }
 
     /// Phase `idx` of `pipeline` succeeded with `result`: records what it looked like when
-    /// it started and the outputs it left, and saves the file.
+    /// it started and the outputs it left; saves the file when the last save is older than
+    /// [`SAVE_EVERY`].
     pub fn succeeded(
         &mut self,
         pipeline: &Pipeline,
@@ -153,6 +169,20 @@ impl Checks {
         let root = self.observer.root().to_string_lossy();
         let record = Record::new(seen, dependencies, outputs, portable_result(result, &root));
         self.records.phases.insert(phase.name.clone(), record);
+        self.dirty = true;
+        if self.saved.elapsed() < SAVE_EVERY {
+            return Ok(());
+        }
+        self.finish()
+    }
+
+    /// Saves what is not saved yet (at the end of the run, whatever its end).
+    pub fn finish(&mut self) -> std::io::Result<()> {
+        if !self.dirty {
+            return Ok(());
+        }
+        self.dirty = false;
+        self.saved = Instant::now();
         records::save(&self.path, &self.records)
     }
 }
