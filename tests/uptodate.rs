@@ -537,12 +537,13 @@ fn a_checkout_in_another_folder_is_still_up_to_date() {
 #[test]
 fn a_run_killed_while_a_phase_runs_leaves_its_record_standing_for_nothing() {
     let milo = "[[pipeline.phase]]\nname = \"gen\"\n\
-                cmd = \"touch started; while [ ! -f go ]; do sleep 0.05; done\"\n\
+                cmd = \"touch started; while [ ! -f go ]; do sleep 0.05; done; touch ended\"\n\
                 inputs = [\"in.txt\"]\n";
     let out = Test::new().milo_toml(milo).file("in.txt", "a\n").file("go", "").arg("run").run();
     out.success();
     std::fs::remove_file(out.root.join("go")).expect("remove go");
     std::fs::remove_file(out.root.join("started")).expect("remove started");
+    std::fs::remove_file(out.root.join("ended")).expect("remove ended");
     edit(&out.root, "in.txt", "b\n");
     let root = out.root.clone();
     let running = out.then().arg("run").spawn();
@@ -550,8 +551,10 @@ fn a_run_killed_while_a_phase_runs_leaves_its_record_standing_for_nothing() {
     // Nothing saves the whole file as gen starts now: the journal is what marks it.
     running.signal("-KILL");
     let killed = running.finish();
-    assert_eq!(killed.code, None, "killed by a signal");
+    // SIGKILL leaves gen behind (nothing can end it then): let it end before the folder goes.
     std::fs::write(root.join("go"), "").expect("let the orphaned gen end");
+    crate::support::wait_for_file(&root.join("ended"));
+    assert_eq!(killed.code, None, "killed by a signal");
     edit(&root, "in.txt", "a\n");
     let explained = killed.then().arg("explain").run();
     explained.success();
