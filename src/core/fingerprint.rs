@@ -11,6 +11,7 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::OsStr;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -204,16 +205,18 @@ pub fn command_digest(handler: &Handler, root: &str) -> Digest {
 
 /// The environment a fingerprint covers: the declared variables (the pipeline's and the
 /// phase's, already merged) and the `env_inputs` as the process has them (`None`: unset),
-/// values made [`portable`] against the pipeline's folder `root`. A declared variable wins
-/// over the process's value of the same name, as it does for the phase.
+/// values made [`portable`] against the pipeline's folder `root` (a process value that is not
+/// UTF-8 is hashed as its bytes). A declared variable wins over the process's value of the
+/// same name, as it does for the phase.
 pub fn env_digests<'a>(
     declared: impl IntoIterator<Item = (&'a str, &'a str)>,
-    env_inputs: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
+    env_inputs: impl IntoIterator<Item = (&'a str, Option<&'a OsStr>)>,
     root: &str,
 ) -> BTreeMap<String, Option<Digest>> {
     let digest = |v: &str| Digest::of(portable(v, root).as_bytes());
+    let process = |v: &OsStr| v.to_str().map_or_else(|| Digest::of(v.as_encoded_bytes()), digest);
     let mut env: BTreeMap<String, Option<Digest>> =
-        env_inputs.into_iter().map(|(k, v)| (k.to_owned(), v.map(digest))).collect();
+        env_inputs.into_iter().map(|(k, v)| (k.to_owned(), v.map(process))).collect();
     for (k, v) in declared {
         env.insert(k.to_owned(), Some(digest(v)));
     }
@@ -406,7 +409,7 @@ mod tests {
         assert_ne!(shell("cat /ci/1/p/a.txt", "/ci/1/p"), shell("cat /ci/1/p/b.txt", "/ci/1/p"));
         let args = |a: &str, root: &str| command_digest(&Handler::Args(vec![a.into()]), root);
         assert_eq!(args("/ci/1/p", "/ci/1/p"), args("/ci/2/p", "/ci/2/p"));
-        let env = |v: &str, root: &str| env_digests([("D", v)], [("E", Some(v))], root);
+        let env = |v: &str, root: &str| env_digests([("D", v)], [("E", Some(OsStr::new(v)))], root);
         assert_eq!(env("/ci/1/p/x", "/ci/1/p"), env("/ci/2/p/x", "/ci/2/p"));
         let result =
             |root: &str| json!({"exit_code": 0, "outputs": {"bin": format!("{root}/app")}});
@@ -421,10 +424,21 @@ mod tests {
 
     #[test]
     fn declared_env_wins_and_unset_differs_from_empty() {
-        let env = env_digests([("A", "1")], [("A", Some("2")), ("B", None), ("C", Some(""))], "/w");
+        let os = |v: &'static str| Some(OsStr::new(v));
+        let env = env_digests([("A", "1")], [("A", os("2")), ("B", None), ("C", os(""))], "/w");
         assert_eq!(env["A"], Some(Digest::of(b"1")));
         assert_eq!(env["B"], None);
         assert_eq!(env["C"], Some(Digest::of(b"")));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn values_that_are_not_utf8_are_told_apart() {
+        use std::os::unix::ffi::OsStrExt as _;
+        let value =
+            |bytes: &'static [u8]| env_digests([], [("P", Some(OsStr::from_bytes(bytes)))], "/w");
+        assert_ne!(value(b"/opt/\xff"), value(b"/opt/\xfe"), "a lossy conversion made both U+FFFD");
+        assert_eq!(value(b"/opt/\xff"), value(b"/opt/\xff"));
     }
 
     #[test]

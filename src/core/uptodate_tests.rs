@@ -10,7 +10,7 @@ fn observed() -> Observation {
     Observation {
         command: command_digest(&Handler::Shell("./gen.sh".into()), "/p"),
         cwd: ".".into(),
-        env: env_digests([], [("PROTOC", Some("/usr/bin/protoc"))], "/p"),
+        env: env_digests([], [("PROTOC", Some("/usr/bin/protoc".as_ref()))], "/p"),
         inputs: [
             ("proto/a.proto".to_owned(), Digest::of(b"a")),
             ("proto/b.proto".to_owned(), Digest::of(b"b")),

@@ -48,13 +48,8 @@ impl Observer {
         let settings = pipeline.settings();
         let mut declared = settings.env.clone();
         declared.extend(phase.env.iter().map(|(k, v)| (k.clone(), v.clone())));
-        let process: Vec<(&str, Option<String>)> = phase
-            .env_inputs
-            .iter()
-            .map(|name| {
-                (name.as_str(), std::env::var_os(name).map(|v| v.to_string_lossy().into_owned()))
-            })
-            .collect();
+        let process: Vec<(&str, Option<std::ffi::OsString>)> =
+            phase.env_inputs.iter().map(|name| (name.as_str(), std::env::var_os(name))).collect();
         let root = self.walker.root.to_string_lossy();
         let env = env_digests(
             declared.iter().map(|(k, v)| (k.as_str(), v.as_str())),
