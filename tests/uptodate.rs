@@ -560,3 +560,16 @@ fn a_run_killed_while_a_phase_runs_leaves_its_record_standing_for_nothing() {
     explained.success();
     assert_eq!(explained.stdout, "gen  would run: its last run did not succeed\n");
 }
+
+#[test]
+fn a_phase_that_failed_while_it_had_no_inputs_is_not_up_to_date_when_they_come_back() {
+    let with = "[[pipeline.phase]]\nname = \"gen\"\ncmd = \"echo gen >> runs.log\"\ninputs = [\"in.txt\"]\n";
+    let out = Test::new().milo_toml(with).file("in.txt", "a\n").arg("run").run();
+    out.success();
+    let without = "[[pipeline.phase]]\nname = \"gen\"\ncmd = \"echo gen >> runs.log; exit 3\"\n";
+    let failed = out.then().milo_toml(without).arg("run").run();
+    failed.code(1);
+    let explained = failed.then().milo_toml(with).arg("explain").run();
+    explained.success();
+    assert_eq!(explained.stdout, "gen  would run: its last run did not succeed\n");
+}

@@ -144,6 +144,13 @@ impl Checks {
         if let Some(seen) = checked.observation.filter(|seen| seen.unreadable.is_empty()) {
             self.running.insert(checked.idx, (seen, checked.dependencies));
         }
+        self.starting_unchecked(name)
+    }
+
+    /// Phase `name` starts without a check (it has no `inputs` now): a record it left when
+    /// it had some no longer stands for it, as when it starts after a check (else, given its
+    /// `inputs` back, a failed run since would be taken for up to date).
+    pub fn starting_unchecked(&mut self, name: &str) -> std::io::Result<()> {
         match self.records.phases.get_mut(name) {
             Some(record) if !record.rerun => {
                 record.rerun = true;

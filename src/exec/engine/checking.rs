@@ -20,7 +20,14 @@ impl Engine<'_> {
     pub(super) fn begin(&mut self, idx: usize) {
         let results = command::dependency_results(self.run, &self.results, idx);
         let job = self.run.checks.as_ref().and_then(|c| c.job(&self.run.pipeline, idx, results));
-        let Some(job) = job else { return self.start_attempt(idx) };
+        let Some(job) = job else {
+            if let Some(checks) = self.run.checks.as_mut()
+                && let Err(source) = checks.starting_unchecked(&self.run.names[idx])
+            {
+                self.fingerprints_not_written(source);
+            }
+            return self.start_attempt(idx);
+        };
         let (tx, waker, owned) = (self.tx.clone(), self.waker.clone(), job.clone());
         let thread = std::thread::Builder::new().name("milo-check".into()).spawn(move || {
             let checked = owned.run();
@@ -64,18 +71,23 @@ impl Engine<'_> {
             );
         }
         if let Err(source) = checks.starting(&name, checked) {
-            let path = checks.path().to_owned();
-            self.run.recorder.report(WriteFailure { record: Record::Fingerprints, path, source });
+            self.fingerprints_not_written(source);
         }
         self.start_attempt(idx);
+    }
+
+    /// The fingerprints (or their journal) could not be written: a warning, the run goes on.
+    fn fingerprints_not_written(&mut self, source: std::io::Error) {
+        let Some(checks) = self.run.checks.as_ref() else { return };
+        let path = checks.path().to_owned();
+        self.run.recorder.report(WriteFailure { record: Record::Fingerprints, path, source });
     }
 
     /// Phase `idx` succeeded with `result`: its fingerprint is recorded (when it was checked).
     pub(super) fn record(&mut self, idx: usize, result: &serde_json::Value) {
         let Some(checks) = self.run.checks.as_mut() else { return };
         if let Err(source) = checks.succeeded(&self.run.pipeline, idx, result) {
-            let path = checks.path().to_owned();
-            self.run.recorder.report(WriteFailure { record: Record::Fingerprints, path, source });
+            self.fingerprints_not_written(source);
         }
     }
 }
