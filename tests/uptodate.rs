@@ -223,7 +223,7 @@ fn explain_names_each_cause() {
     failed.code(1);
     edit(&failed.root, "proto/c.proto", "message C { int32 c = 1; }\n");
     let (_, text) = explain(failed, MILO, "gen");
-    assert_eq!(text, "gen  would run: its last run did not succeed\n");
+    assert_eq!(text, "gen  would run: its last run was not recorded as a success\n");
 }
 
 #[test]
@@ -558,7 +558,7 @@ fn a_run_killed_while_a_phase_runs_leaves_its_record_standing_for_nothing() {
     edit(&root, "in.txt", "a\n");
     let explained = killed.then().arg("explain").run();
     explained.success();
-    assert_eq!(explained.stdout, "gen  would run: its last run did not succeed\n");
+    assert_eq!(explained.stdout, "gen  would run: its last run was not recorded as a success\n");
 }
 
 #[test]
@@ -571,5 +571,5 @@ fn a_phase_that_failed_while_it_had_no_inputs_is_not_up_to_date_when_they_come_b
     failed.code(1);
     let explained = failed.then().milo_toml(with).arg("explain").run();
     explained.success();
-    assert_eq!(explained.stdout, "gen  would run: its last run did not succeed\n");
+    assert_eq!(explained.stdout, "gen  would run: its last run was not recorded as a success\n");
 }

@@ -106,7 +106,7 @@ fn each_cause_is_named() {
     rerun.rerun = true;
     assert_eq!(
         decide(Some(&rerun), &base, &same_deps()).to_string(),
-        "would run: its last run did not succeed"
+        "would run: its last run was not recorded as a success"
     );
 }
 
