@@ -174,7 +174,7 @@ fn explain_names_each_cause() {
     fresh.success();
     assert_eq!(
         fresh.stdout,
-        "gen     would run: never succeeded\n\
+        "gen     would run: no success recorded\n\
          build   would run: no file matches inputs glob `out/*.rs` (+1 more)\n\
          report  would run: no `inputs`, so it always runs\n"
     );
@@ -280,7 +280,7 @@ fn a_corrupt_fingerprints_file_is_a_warning_and_everything_runs() {
     edit(&out.root, "target/milo/fingerprints.json", "{ not json");
     let explained = out.then().args(["explain", "gen", "--color", "always"]).run();
     explained.success();
-    assert_eq!(explained.stdout, "gen  would run: never succeeded\n");
+    assert_eq!(explained.stdout, "gen  would run: no success recorded\n");
     let drawn = milo::error::render_message(
         milo::error::Level::Warning,
         "ignoring `[ROOT]/target/milo/fingerprints.json`: it is not valid: key must be a string at line 1 column 3; every phase with `inputs` runs and is recorded again",

@@ -60,7 +60,7 @@ impl fmt::Display for Reason {
             Self::Forced => f.write_str("--force"),
             Self::UnmatchedInput(glob) => write!(f, "no file matches inputs glob `{glob}`"),
             Self::Unreadable { path, reason } => write!(f, "{path} could not be read ({reason})"),
-            Self::NeverSucceeded => f.write_str("never succeeded"),
+            Self::NeverSucceeded => f.write_str("no success recorded"),
             Self::LastRunUnfinished => f.write_str("its last run was not recorded as a success"),
             Self::CommandChanged => f.write_str("command changed"),
             Self::CwdChanged => f.write_str("cwd changed"),

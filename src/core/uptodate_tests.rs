@@ -101,7 +101,7 @@ fn each_cause_is_named() {
         "would run: build's result changed"
     );
     assert_eq!(says(&base, &deps(None)), "would run: build's result changed", "skipped since");
-    assert_eq!(decide(None, &base, &same_deps()).to_string(), "would run: never succeeded");
+    assert_eq!(decide(None, &base, &same_deps()).to_string(), "would run: no success recorded");
     let mut rerun = record(&base);
     rerun.rerun = true;
     assert_eq!(
